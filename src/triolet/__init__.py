@@ -1,0 +1,65 @@
+"""triolet: fast, Trio-compatible structured concurrency for Python.
+
+Code written for trio runs on triolet by changing ``import trio`` to
+``import triolet as trio``.
+"""
+
+from __future__ import annotations
+
+from . import abc, lowlevel, testing
+from ._core import (
+    TASK_STATUS_IGNORED,
+    BrokenResourceError,
+    BusyResourceError,
+    CancelScope,
+    Cancelled,
+    ClosedResourceError,
+    EndOfChannel,
+    Nursery,
+    RunFinishedError,
+    TaskStatus,
+    TrioInternalError,
+    WouldBlock,
+    current_effective_deadline,
+    current_time,
+    open_nursery,
+    run,
+    sleep,
+    sleep_forever,
+    sleep_until,
+)
+from ._deprecate import TrioDeprecationWarning
+from ._timeouts import TooSlowError, fail_after, fail_at, move_on_after, move_on_at
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TASK_STATUS_IGNORED",
+    "BrokenResourceError",
+    "BusyResourceError",
+    "CancelScope",
+    "Cancelled",
+    "ClosedResourceError",
+    "EndOfChannel",
+    "Nursery",
+    "RunFinishedError",
+    "TaskStatus",
+    "TooSlowError",
+    "TrioDeprecationWarning",
+    "TrioInternalError",
+    "WouldBlock",
+    "abc",
+    "current_effective_deadline",
+    "current_time",
+    "fail_after",
+    "fail_at",
+    "lowlevel",
+    "move_on_after",
+    "move_on_at",
+    "open_nursery",
+    "run",
+    "sleep",
+    "sleep_forever",
+    "sleep_until",
+    "testing",
+]

@@ -1,0 +1,390 @@
+"""Cancel scopes: the tree that decides which tasks are cancelled.
+
+Invariants:
+
+* A scope is entered once, by one task (its *owner*), and exited by that task in
+  LIFO order. While active it sits in a tree: its parent is the scope that was the
+  owner's innermost scope when it was entered (or the nursery scope a child task was
+  spawned under).
+* Every task points at its innermost scope (``task._cancel_status``). "Am I
+  cancelled?" is ``task._cancel_status._effectively_cancelled``: one attribute read.
+* ``_effectively_cancelled = cancel_called or (not shield and parent effectively
+  cancelled)``. It is recomputed only when something changes (cancel, shield,
+  entering, re-parenting), walking just the affected subtree, and each newly
+  cancelled task that is parked gets its abort function called.
+* A scope catches ``Cancelled`` on exit when it was cancelled itself and no
+  cancellation from further out is visible to it; otherwise the exception travels on
+  to the outer scope that will catch it.
+"""
+
+from __future__ import annotations
+
+import math
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from ._exceptions import CancelReasonLiteral, Cancelled
+from ._state import current_task_or_error, run_context
+from ._util import Final
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._run import Runner
+    from ._task import Task
+
+_NEW, _ACTIVE, _EXITED = 0, 1, 2
+
+
+def _check_number(value: float, what: str) -> float:
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number (int or float), not {type(value).__name__}")
+    if math.isnan(value):
+        raise ValueError(f"{what} must not be NaN")
+    return float(value)
+
+
+class CancelScope(metaclass=Final):
+    """A region of code that can be cancelled as a unit, by hand or by a deadline.
+
+    Use as ``with CancelScope(...) as scope:``. Each scope may be entered only once.
+    ``deadline`` is an absolute time on the run's clock; ``relative_deadline`` is
+    turned into ``current_time() + relative_deadline`` when the scope is entered;
+    ``shield=True`` hides cancellations from outside while the scope is active.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_cancel_called",
+        "_cancel_origin",
+        "_cancel_reason",
+        "_cancel_source",
+        "_cancel_source_task",
+        "_children",
+        "_deadline",
+        "_deadline_token",
+        "_effectively_cancelled",
+        "_owner",
+        "_parent",
+        "_relative_deadline",
+        "_runner",
+        "_shield",
+        "_state",
+        "_tasks",
+        "cancelled_caught",
+    )
+
+    def __init__(
+        self, *, deadline: float = math.inf, relative_deadline: float = math.inf, shield: bool = False
+    ) -> None:
+        deadline = _check_number(deadline, "deadline")
+        relative_deadline = _check_number(relative_deadline, "relative_deadline")
+        if relative_deadline < 0:
+            raise ValueError(
+                f"relative_deadline must be >= 0, got {relative_deadline!r}; use 0 to cancel at once"
+            )
+        if deadline != math.inf and relative_deadline != math.inf:
+            raise ValueError("Cannot specify both a deadline and a relative deadline; pick one")
+        self._deadline = deadline
+        self._relative_deadline = relative_deadline
+        self._shield = bool(shield)
+        self._cancel_called = False
+        self.cancelled_caught = False
+        self._effectively_cancelled = False
+        self._cancel_origin: CancelScope | None = None
+        self._cancel_source: CancelReasonLiteral = "unknown"
+        self._cancel_reason: str | None = None
+        self._cancel_source_task: str | None = None
+        self._parent: CancelScope | None = None
+        self._children: set[CancelScope] | None = None
+        self._tasks: set[Task] = set()
+        self._owner: Task | None = None
+        self._runner: Runner | None = None
+        self._state = _NEW
+        self._deadline_token = 0
+
+    # ------------------------------------------------------------------ entering
+    def __enter__(self) -> Self:
+        task = current_task_or_error("CancelScope.__enter__")
+        if self._state != _NEW:
+            raise RuntimeError(
+                "Each CancelScope may only be used for a single 'with' block; create a new one"
+            )
+        self._state = _ACTIVE
+        self._owner = task
+        runner = task._runner
+        self._runner = runner
+        if self._relative_deadline != math.inf:
+            self._deadline = runner.clock.current_time() + self._relative_deadline
+            self._relative_deadline = math.inf
+        self._attach(task._cancel_status, task)
+        if self._deadline != math.inf:
+            if runner.clock.current_time() >= self._deadline:
+                self._record_cancel("deadline", None, None)
+            else:
+                runner.deadlines.add_scope(self)
+        return self
+
+    def _attach(self, parent: CancelScope | None, task: Task | None) -> None:
+        """Hang this scope under ``parent``; ``task`` (if given) now lives directly in it."""
+        self._parent = parent
+        if parent is not None:
+            if parent._children is None:
+                parent._children = {self}
+            else:
+                parent._children.add(self)
+        if task is not None:
+            if task._cancel_status is not None:
+                task._cancel_status._tasks.discard(task)
+            task._cancel_status = self
+            self._tasks.add(task)
+        # A fresh, uncancelled scope under an uncancelled parent changes nothing: skip the walk.
+        if (
+            self._cancel_called
+            or self._effectively_cancelled
+            or (parent is not None and parent._effectively_cancelled)
+        ):
+            self._recompute()
+
+    def _reparent(self, new_parent: CancelScope) -> None:
+        """Move this scope (and everything below it) under ``new_parent``."""
+        old = self._parent
+        if old is not None and old._children is not None:
+            old._children.discard(self)
+        self._attach(new_parent, None)
+
+    # ------------------------------------------------------------------ exiting
+    def __exit__(
+        self,
+        etype: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if self._state != _ACTIVE:
+            raise RuntimeError("this CancelScope is not active; it can't be exited now")
+        owner = self._owner
+        assert owner is not None
+        if owner._cancel_status is not self:
+            current = run_context.runner.current_task if run_context.runner else None
+            if current is not owner:
+                raise RuntimeError(
+                    "a CancelScope must be exited by the task that entered it "
+                    f"({owner!r}), not {current!r}"
+                )
+            # Out-of-order exit (e.g. a scope kept open in a generator). Close
+            # everything inside first so the tree stays consistent, then complain.
+            while owner._cancel_status is not self and owner._cancel_status is not None:
+                inner = owner._cancel_status
+                if inner._owner is not owner or inner._parent is None:
+                    break
+                inner._close(owner)
+            self._close(owner)
+            error = RuntimeError(
+                "cancel scope stack corrupted: a CancelScope was exited before the scopes "
+                "inside it (did you hold a scope open across a yield in a generator?)"
+            )
+            if exc is not None:
+                error.__context__ = exc
+            raise error
+        self._close(owner)
+        if exc is None:
+            return False
+        if not self._cancel_called and self._deadline != math.inf and self._runner is not None:
+            if self._runner.clock.current_time() >= self._deadline:
+                self._cancel_called = True
+                self._cancel_source = "deadline"
+        if not self._cancel_called:
+            return False
+        parent = self._parent
+        if not self._shield and parent is not None and parent._effectively_cancelled:
+            return False  # an outer scope is cancelled too; it will catch this
+        if isinstance(exc, Cancelled):
+            self.cancelled_caught = True
+            return True
+        if isinstance(exc, BaseExceptionGroup):
+            matched, rest = exc.split(Cancelled)
+            if matched is None:
+                return False
+            self.cancelled_caught = True
+            if rest is None:
+                return True
+            saved_context = exc.__context__
+            try:
+                raise rest
+            finally:
+                rest.__context__ = saved_context
+                del rest, exc
+        return False
+
+    def _close(self, task: Task) -> None:
+        self._state = _EXITED
+        self._tasks.discard(task)
+        parent = self._parent
+        if parent is not None:
+            if parent._children is not None:
+                parent._children.discard(self)
+            parent._tasks.add(task)
+        task._cancel_status = parent
+        if self._deadline != math.inf and self._runner is not None:
+            self._runner.deadlines.remove_scope(self)
+
+    # ------------------------------------------------------------------ cancelling
+    def cancel(self, reason: str | None = None) -> None:
+        """Cancel this scope: every checkpoint inside it raises Cancelled from now on.
+
+        Idempotent; not a checkpoint. ``reason`` is attached to the Cancelled exceptions.
+        """
+        if self._cancel_called:
+            return
+        source_task = None
+        runner = run_context.runner
+        if runner is not None and runner.current_task is not None:
+            source_task = repr(runner.current_task)
+        self._record_cancel("explicit", reason, source_task)
+
+    def _record_cancel(
+        self, source: CancelReasonLiteral, reason: str | None, source_task: str | None
+    ) -> None:
+        if self._cancel_called:
+            return
+        self._cancel_called = True
+        self._cancel_source = source
+        self._cancel_reason = reason
+        self._cancel_source_task = source_task
+        if self._state == _ACTIVE:
+            if self._deadline != math.inf and self._runner is not None:
+                self._runner.deadlines.remove_scope(self)
+            self._recompute()
+
+    def _recompute(self) -> None:
+        """Update ``_effectively_cancelled`` here and below; abort newly cancelled parked tasks."""
+        pending: list[CancelScope] = [self]
+        while pending:
+            scope = pending.pop()
+            parent = scope._parent
+            if scope._cancel_called:
+                now, origin = True, scope
+                if not scope._shield and parent is not None and parent._effectively_cancelled:
+                    origin = parent._cancel_origin
+            elif not scope._shield and parent is not None and parent._effectively_cancelled:
+                now, origin = True, parent._cancel_origin
+            else:
+                now, origin = False, None
+            if now == scope._effectively_cancelled and origin is scope._cancel_origin:
+                continue
+            was = scope._effectively_cancelled
+            scope._effectively_cancelled = now
+            scope._cancel_origin = origin
+            if now and not was and scope._tasks:
+                for task in list(scope._tasks):
+                    if task._abort_func is not None:
+                        task._runner.deliver_cancel(task)
+            if scope._children:
+                pending.extend(scope._children)
+
+    def _make_cancelled(self) -> Cancelled:
+        origin = self._cancel_origin or self
+        return Cancelled._create(
+            source=origin._cancel_source,
+            reason=origin._cancel_reason,
+            source_task=origin._cancel_source_task,
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def cancel_called(self) -> bool:
+        """Whether cancellation was requested, by :meth:`cancel` or an expired deadline."""
+        if not self._cancel_called and self._state == _ACTIVE and self._deadline != math.inf:
+            runner = self._runner
+            if runner is not None and runner.clock.current_time() >= self._deadline:
+                self._record_cancel("deadline", None, None)
+        return self._cancel_called
+
+    @property
+    def deadline(self) -> float:
+        """Absolute time (on the run's clock) at which this scope cancels itself."""
+        if self._relative_deadline != math.inf:
+            raise RuntimeError(
+                "Unentered relative cancel scope does not have an absolute deadline; "
+                "use relative_deadline, or read deadline after entering the scope"
+            )
+        return self._deadline
+
+    @deadline.setter
+    def deadline(self, new_deadline: float) -> None:
+        new_deadline = _check_number(new_deadline, "deadline")
+        if self._relative_deadline != math.inf:
+            self._relative_deadline = math.inf  # an absolute deadline replaces the relative one
+        self._set_deadline(new_deadline)
+
+    def _set_deadline(self, new_deadline: float) -> None:
+        runner = self._runner
+        if self._state == _ACTIVE and runner is not None:
+            if self._deadline != math.inf:
+                runner.deadlines.remove_scope(self)
+            self._deadline = new_deadline
+            if new_deadline != math.inf and not self._cancel_called:
+                if runner.clock.current_time() >= new_deadline:
+                    self._record_cancel("deadline", None, None)
+                else:
+                    runner.deadlines.add_scope(self)
+        else:
+            self._deadline = new_deadline
+
+    @property
+    def relative_deadline(self) -> float:
+        """Seconds from entering the scope until it cancels itself (or, once entered, from now)."""
+        if self._state == _NEW:
+            if self._deadline != math.inf:
+                raise RuntimeError(
+                    "Unentered non-relative cancel scope does not have a relative deadline"
+                )
+            return self._relative_deadline
+        if self._deadline == math.inf:
+            return math.inf
+        runner = self._runner
+        assert runner is not None
+        return self._deadline - runner.clock.current_time()
+
+    @relative_deadline.setter
+    def relative_deadline(self, new_relative_deadline: float) -> None:
+        value = _check_number(new_relative_deadline, "relative_deadline")
+        if value < 0:
+            raise ValueError(f"relative_deadline must be >= 0, got {value!r}")
+        if self._state == _NEW:
+            self._deadline = math.inf
+            self._relative_deadline = value
+            return
+        runner = self._runner
+        assert runner is not None
+        self._set_deadline(runner.clock.current_time() + value)
+
+    @property
+    def is_relative(self) -> bool | None:
+        """True/False before the scope is entered (relative or absolute deadline); None after."""
+        if self._state != _NEW:
+            return None
+        return self._relative_deadline != math.inf
+
+    @property
+    def shield(self) -> bool:
+        """While True, cancellations of enclosing scopes don't reach code inside this one."""
+        return self._shield
+
+    @shield.setter
+    def shield(self, new_value: bool) -> None:
+        if not isinstance(new_value, bool):
+            raise TypeError(f"shield must be a bool, not {type(new_value).__name__}")
+        self._shield = new_value
+        if self._state == _ACTIVE:
+            self._recompute()
+
+    def __repr__(self) -> str:
+        state = {_NEW: "unbound", _ACTIVE: "active", _EXITED: "exited"}[self._state]
+        parts = [f"<triolet.CancelScope at {id(self):#x}, {state}"]
+        if self._cancel_called:
+            parts.append("cancelled")
+        elif self._deadline != math.inf and self._runner is not None and self._state == _ACTIVE:
+            remaining = self._deadline - self._runner.clock.current_time()
+            parts.append(f"deadline is {remaining:.2f} seconds from now")
+        return ", ".join(parts) + ">"

@@ -1,0 +1,171 @@
+"""What every I/O backend shares: one waiter per fd and direction, parking, closing.
+
+A backend subclass supplies two things, in this order: ``_update_interest(fd,
+waiters)`` (tell the OS which directions we now care about) and ``_poll(timeout)``
+(block for events and return ``(fd, readable, writable)`` triples). Everything
+else, including cancellation and ``notify_closing``, lives here so that the epoll and
+selectors backends behave identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import outcome
+
+from ._exceptions import BusyResourceError, ClosedResourceError
+from ._traps import Abort, RaiseCancelT, wait_task_rescheduled
+
+if TYPE_CHECKING:
+    from ._run import Runner
+    from ._task import Task
+
+
+class HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+
+def fileno_of(fd: int | HasFileno) -> int:
+    """The integer fd of ``fd`` (an int or an object with ``fileno()``)."""
+    if isinstance(fd, int):
+        if fd < 0:
+            raise ValueError(f"file descriptor must be >= 0, got {fd}")
+        return fd
+    fileno = getattr(fd, "fileno", None)
+    if fileno is None:
+        raise TypeError(f"expected an int file descriptor or an object with fileno(), got {fd!r}")
+    return fileno_of(fileno())
+
+
+@dataclass(frozen=True)
+class IOStatistics:
+    """How many tasks wait on I/O, and which backend the run uses."""
+
+    tasks_waiting_read: int
+    tasks_waiting_write: int
+    backend: str
+
+
+class FdWaiters:
+    __slots__ = ("read_task", "registered", "write_task")
+
+    def __init__(self) -> None:
+        self.read_task: Task | None = None
+        self.write_task: Task | None = None
+        self.registered = False
+
+
+class IOManagerBase:
+    backend_name = "abstract"
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self._waiters: dict[int, FdWaiters] = {}
+
+    # -- supplied by each backend, in this order ------------------------------------
+    def _update_interest(self, fd: int, waiters: FdWaiters) -> None:
+        raise NotImplementedError
+
+    def _poll(self, timeout: float) -> list[tuple[int, bool, bool]]:
+        raise NotImplementedError
+
+    def _forget(self, fd: int, waiters: FdWaiters) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- shared ---------------------------------------------------------------------
+    async def wait_readable(self, fd: int | HasFileno) -> None:
+        await self._wait(fileno_of(fd), True)
+
+    async def wait_writable(self, fd: int | HasFileno) -> None:
+        await self._wait(fileno_of(fd), False)
+
+    async def _wait(self, fd: int, reading: bool) -> None:
+        task = self._runner.current_task
+        assert task is not None
+        waiters = self._waiters.get(fd)
+        if waiters is None:
+            waiters = self._waiters[fd] = FdWaiters()
+        if reading:
+            if waiters.read_task is not None:
+                raise BusyResourceError(
+                    f"another task is already waiting to read from fd {fd}; only one task may "
+                    "wait per direction"
+                )
+            waiters.read_task = task
+        else:
+            if waiters.write_task is not None:
+                raise BusyResourceError(
+                    f"another task is already waiting to write to fd {fd}; only one task may "
+                    "wait per direction"
+                )
+            waiters.write_task = task
+        try:
+            self._update_interest(fd, waiters)
+        except BaseException:
+            if reading:
+                waiters.read_task = None
+            else:
+                waiters.write_task = None
+            raise
+        task.custom_sleep_data = (fd, "read" if reading else "write")
+
+        def abort(raise_cancel: RaiseCancelT) -> Abort:
+            current = self._waiters.get(fd)
+            if current is not None:
+                if reading and current.read_task is task:
+                    current.read_task = None
+                elif not reading and current.write_task is task:
+                    current.write_task = None
+                self._update_interest(fd, current)
+            return Abort.SUCCEEDED
+
+        await wait_task_rescheduled(abort)
+
+    def notify_closing(self, fd: int | HasFileno) -> None:
+        fd = fileno_of(fd)
+        waiters = self._waiters.pop(fd, None)
+        if waiters is None:
+            return
+        for task in (waiters.read_task, waiters.write_task):
+            if task is not None:
+                self._runner.reschedule(
+                    task,
+                    outcome.Error(
+                        ClosedResourceError(
+                            f"fd {fd} was closed (notify_closing) while this task waited on it"
+                        )
+                    ),
+                )
+        self._forget(fd, waiters)
+
+    def process_events(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for I/O, wake the tasks that can proceed."""
+        events = self._poll(timeout)
+        if not events:
+            return 0
+        wake = self._runner.wake
+        waiters_by_fd = self._waiters
+        for fd, readable, writable in events:
+            waiters = waiters_by_fd.get(fd)
+            if waiters is None:
+                continue
+            if readable and waiters.read_task is not None:
+                task = waiters.read_task
+                waiters.read_task = None
+                wake(task, None)
+            if writable and waiters.write_task is not None:
+                task = waiters.write_task
+                waiters.write_task = None
+                wake(task, None)
+            if waiters.read_task is not None or waiters.write_task is not None:
+                self._update_interest(fd, waiters)
+        return len(events)
+
+    def statistics(self) -> IOStatistics:
+        reading = sum(1 for w in self._waiters.values() if w.read_task is not None)
+        writing = sum(1 for w in self._waiters.values() if w.write_task is not None)
+        return IOStatistics(reading, writing, self.backend_name)

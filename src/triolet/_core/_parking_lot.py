@@ -1,0 +1,145 @@
+"""ParkingLot: a FIFO queue of parked tasks, the building block of every sync primitive."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import outcome
+
+from ._exceptions import BrokenResourceError
+from ._ki import mark_kernel_code
+from ._state import current_task_or_error
+from ._task import Task
+from ._traps import Abort, RaiseCancelT, wait_task_rescheduled
+from ._util import Final
+
+
+@dataclass(frozen=True)
+class ParkingLotStatistics:
+    """``tasks_waiting``: how many tasks are parked in the lot."""
+
+    tasks_waiting: int
+
+
+def _check_count(count: int | float) -> int | float:
+    if not isinstance(count, (int, float)) or (isinstance(count, float) and count != math.inf):
+        raise TypeError(f"count must be an int or math.inf, not {count!r}")
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    return count
+
+
+class ParkingLot(metaclass=Final):
+    """A fair (FIFO) waiting room for tasks.
+
+    ``await lot.park()`` sleeps until ``unpark``/``unpark_all`` (or cancellation);
+    tasks leave in the order they arrived. Once broken (``break_lot``), parked and
+    future parkers get BrokenResourceError.
+    """
+
+    __slots__ = ("_parked", "broken_by")
+
+    def __init__(self) -> None:
+        self._parked: OrderedDict[Task, None] = OrderedDict()
+        self.broken_by: list[Task] = []
+
+    def __len__(self) -> int:
+        return len(self._parked)
+
+    def __bool__(self) -> bool:
+        return bool(self._parked)
+
+    async def park(self) -> None:
+        """Wait until unparked. A cancel point (not a schedule point on its own)."""
+        task = current_task_or_error("ParkingLot.park")
+        if self.broken_by:
+            raise BrokenResourceError(
+                f"attempted to park in a parking lot broken by {self.broken_by!r}"
+            )
+        self._parked[task] = None
+        task.custom_sleep_data = self
+
+        def abort(raise_cancel: RaiseCancelT) -> Abort:
+            # custom_sleep_data, not self: repark may have moved the task to another lot.
+            lot = task.custom_sleep_data
+            if isinstance(lot, ParkingLot):
+                lot._parked.pop(task, None)
+            return Abort.SUCCEEDED
+
+        await wait_task_rescheduled(abort)
+
+    def _pop_several(self, count: int | float) -> Iterator[Task]:
+        count = _check_count(count)
+        while count > 0 and self._parked:
+            task, _ = self._parked.popitem(last=False)
+            count -= 1
+            yield task
+
+    def unpark(self, *, count: int | float = 1) -> list[Task]:
+        """Wake up to ``count`` tasks, oldest first; return them."""
+        tasks = list(self._pop_several(count))
+        for task in tasks:
+            task._runner.wake(task, None)
+        return tasks
+
+    def unpark_all(self) -> list[Task]:
+        """Wake every parked task; return them."""
+        return self.unpark(count=len(self._parked))
+
+    def repark(self, new_lot: ParkingLot, *, count: int | float = 1) -> None:
+        """Move up to ``count`` parked tasks, oldest first, to ``new_lot`` without waking them."""
+        if not isinstance(new_lot, ParkingLot):
+            raise TypeError(f"new_lot must be a ParkingLot, not {new_lot!r}")
+        for task in self._pop_several(count):
+            new_lot._parked[task] = None
+            task.custom_sleep_data = new_lot
+
+    def repark_all(self, new_lot: ParkingLot) -> None:
+        """Move every parked task to ``new_lot``."""
+        self.repark(new_lot, count=len(self._parked))
+
+    def break_lot(self, task: Task | None = None) -> None:
+        """Break the lot: wake all parked tasks with BrokenResourceError, refuse new ones.
+
+        ``task`` (default: the current task) is recorded in ``broken_by``.
+        """
+        if task is None:
+            task = current_task_or_error("ParkingLot.break_lot")
+        if task not in self.broken_by:
+            self.broken_by.append(task)
+        while self._parked:
+            parked, _ = self._parked.popitem(last=False)
+            parked._runner.reschedule(
+                parked,
+                outcome.Error(
+                    BrokenResourceError(f"parking lot broken by {task!r} while this task waited")
+                ),
+            )
+
+    def statistics(self) -> ParkingLotStatistics:
+        """How many tasks are parked here."""
+        return ParkingLotStatistics(tasks_waiting=len(self._parked))
+
+    def __repr__(self) -> str:
+        return f"<ParkingLot with {len(self._parked)} parked>"
+
+
+def add_parking_lot_breaker(task: Task, lot: ParkingLot) -> None:
+    """Break ``lot`` automatically when ``task`` exits (used to detect abandoned locks)."""
+    if task._parking_lot_breakers is None:
+        task._parking_lot_breakers = []
+    task._parking_lot_breakers.append(lot)
+
+
+def remove_parking_lot_breaker(task: Task, lot: ParkingLot) -> None:
+    """Undo :func:`add_parking_lot_breaker`; ValueError if it was not registered."""
+    breakers = task._parking_lot_breakers
+    if not breakers or lot not in breakers:
+        raise ValueError("that parking lot is not registered as broken by that task's exit")
+    breakers.remove(lot)
+
+
+mark_kernel_code(ParkingLot.park, ParkingLot.unpark, ParkingLot.repark, ParkingLot.break_lot)

@@ -1,0 +1,690 @@
+"""The run loop.
+
+One :class:`Runner` exists per ``triolet.run()`` call. It owns the run queue, the
+deadline heap, the I/O backend, the clock, the instruments and the entry queue.
+
+Invariants
+----------
+* A task is in exactly one of three states: *running* (it is ``current_task``),
+  *runnable* (it is in ``runq`` exactly once, with ``_next_fn``/``_next_arg`` saying how
+  to resume it) or *parked* (``_abort_func`` is set; only ``reschedule`` or a
+  cancellation makes it runnable again).
+* Tasks talk to the loop only through the messages in ``_traps.py``.
+* Nothing on the per-step path allocates except what the task itself asks for;
+  instruments cost one boolean test per step when none is installed.
+* Every task lives in a nursery; the root task (``<init>``) owns the system nursery,
+  which holds the main task and the system tasks.
+
+Each pass of the loop has four phases, in this order:
+
+1. TIMEOUT: how long we may block (0 if tasks are runnable; else until the next
+   deadline or idle waiter).
+2. I/O: poll the backend (always when idle or instrumented; when busy, every ``IO_POLL_STEPS`` task
+   steps, so a task spinning on checkpoints can't starve sockets).
+3. TIME: expire deadlines (wake sleepers, cancel scopes); fire idle waiters and the
+   mock clock's autojump when everything stayed blocked.
+4. RUN: step each task that was runnable at the start of this phase once.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import select
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from itertools import count
+from typing import Any, NoReturn, TypeVar
+
+import outcome
+import sniffio
+
+from ._abc import Clock, Instrument
+from ._asyncgens import AsyncGeneratorTracker
+from ._cancel import CancelScope
+from ._clocks import SystemClock
+from ._deadlines import Deadlines
+from ._entry_queue import EntryQueue, TrioToken
+from ._exceptions import Cancelled, TrioInternalError
+from ._instruments import Instruments
+from ._io_common import HasFileno, IOStatistics
+from ._ki import KIManager, mark_kernel_code
+from ._nursery import Nursery, open_nursery
+from ._state import current_runner, current_task_or_error, run_context
+from ._task import Task
+from ._traps import (
+    CHECKPOINT,
+    Abort,
+    DetachRequest,
+    ParkRequest,
+    RaiseCancelT,
+    wait_task_rescheduled,
+    yield_to_loop,
+)
+from ._util import coroutine_or_error, name_of
+
+RetT = TypeVar("RetT")
+
+# While tasks are runnable, poll for I/O after this many task steps.
+IO_POLL_STEPS = 64
+
+_NO_SEND: Any = object()
+
+
+@dataclass(frozen=True)
+class RunStatistics:
+    """A snapshot of the run: see :func:`current_statistics`."""
+
+    tasks_living: int
+    tasks_runnable: int
+    seconds_to_next_deadline: float
+    io_statistics: IOStatistics
+    run_sync_soon_queue_size: int
+
+
+def _make_io_manager(runner: Runner) -> Any:
+    if hasattr(select, "epoll"):
+        from ._io_epoll import EpollIOManager
+
+        return EpollIOManager(runner)
+    from ._io_selectors import SelectorsIOManager
+
+    return SelectorsIOManager(runner)
+
+
+class Runner:
+    def __init__(
+        self,
+        clock: Clock,
+        instruments: Sequence[Instrument],
+        strict_exception_groups: bool,
+    ) -> None:
+        self.clock = clock
+        self.strict_exception_groups = strict_exception_groups
+        self.runq: deque[Task] = deque()
+        self.deadlines = Deadlines()
+        self.io = _make_io_manager(self)
+        self.entry_queue = EntryQueue()
+        self.token = TrioToken._create(self.entry_queue)
+        self.instruments = Instruments(instruments, self._instruments_changed)
+        self.instrumented = bool(self.instruments)
+        self.current_task: Task | None = None
+        self.tasks: set[Task] = set()
+        self.init_task: Task | None = None
+        self.main_task: Task | None = None
+        self.main_outcome: outcome.Outcome[Any] | None = None
+        self.system_nursery: Nursery | None = None
+        self.system_context = contextvars.copy_context()
+        self.run_vars: dict[Any, Any] = {}
+        self.ki_pending = False
+        self.idle_waiters: dict[tuple[float, int], Task] = {}
+        self._idle_tokens = count()
+        self.asyncgens = AsyncGeneratorTracker(self)
+        self.internal_errors: list[BaseException] = []
+
+    def _instruments_changed(self) -> None:
+        self.instrumented = bool(self.instruments)
+
+    # ------------------------------------------------------------------ spawning
+    def spawn(
+        self,
+        async_fn: Callable[..., Awaitable[object]],
+        args: tuple[object, ...],
+        nursery: Nursery | None,
+        name: object,
+        *,
+        system: bool = False,
+        context: contextvars.Context | None = None,
+    ) -> Task:
+        coro = coroutine_or_error(async_fn, args)
+        if name is None:
+            name = name_of(async_fn)
+        elif not isinstance(name, str):
+            name = name_of(name)
+        return self.spawn_coro(coro, name, nursery, system=system, context=context)
+
+    def spawn_coro(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        name: str,
+        nursery: Nursery | None,
+        *,
+        system: bool = False,
+        context: contextvars.Context | None = None,
+    ) -> Task:
+        if context is None:
+            context = self.system_context.copy() if system else contextvars.copy_context()
+        task = Task(
+            coro=coro,
+            runner=self,
+            name=name,
+            context=context,
+            parent_nursery=nursery,
+            ki_protected=system,
+        )
+        self.tasks.add(task)
+        if nursery is not None:
+            nursery._children.add(task)
+            scope = nursery.cancel_scope
+            task._cancel_status = scope
+            scope._tasks.add(task)
+        self.runq.append(task)
+        if self.instrumented:
+            self.instruments.call("task_spawned", task)
+            self.instruments.call("task_scheduled", task)
+        return task
+
+    def spawn_system_task(
+        self,
+        async_fn: Callable[..., Awaitable[object]],
+        *args: object,
+        name: object = None,
+        context: contextvars.Context | None = None,
+    ) -> Task:
+        return self.spawn(async_fn, args, self.system_nursery, name, system=True, context=context)
+
+    # ------------------------------------------------------------------ waking
+    def reschedule(self, task: Task, next_send: outcome.Outcome[Any] = _NO_SEND) -> None:
+        if task._abort_func is None:
+            raise RuntimeError(
+                f"can't reschedule {task!r}: it is not parked in wait_task_rescheduled "
+                "(it is running, already runnable, or finished)"
+            )
+        task._abort_func = None
+        if next_send is _NO_SEND:
+            task._next_fn = task._send
+            task._next_arg = None
+        elif isinstance(next_send, outcome.Value):
+            task._next_fn = task._send
+            task._next_arg = next_send.value
+        elif isinstance(next_send, outcome.Error):
+            task._next_fn = task._throw
+            task._next_arg = next_send.error
+        else:
+            raise TypeError(f"reschedule expects an outcome.Value or outcome.Error, not {next_send!r}")
+        self.runq.append(task)
+        if self.instrumented:
+            self.instruments.call("task_scheduled", task)
+
+    def wake(self, task: Task, value: object) -> None:
+        """``reschedule(task, Value(value))`` without allocating the outcome."""
+        task._abort_func = None
+        task._next_fn = task._send
+        task._next_arg = value
+        self.runq.append(task)
+        if self.instrumented:
+            self.instruments.call("task_scheduled", task)
+
+    def pending_interrupt(self, task: Task) -> BaseException:
+        """The exception a cancelled (or Ctrl-C'd main) task gets at its next cancel point."""
+        if task._ki_pending:
+            task._ki_pending = False
+            self.ki_pending = False
+            return KeyboardInterrupt()
+        status = task._cancel_status
+        assert status is not None
+        return status._make_cancelled()
+
+    def deliver_cancel(self, task: Task) -> None:
+        """Ask a parked task's abort function to stop waiting, because it was cancelled."""
+        abort = task._abort_func
+        if abort is None:
+            return
+        pending: list[BaseException] = []
+
+        def raise_cancel() -> NoReturn:
+            error = self.pending_interrupt(task)
+            pending.append(error)
+            raise error
+
+        try:
+            result = abort(raise_cancel)
+        except BaseException as exc:
+            self.crash(TrioInternalError(f"abort function of {task!r} raised"), exc)
+            return
+        if result is Abort.SUCCEEDED:
+            if task._abort_func is abort:
+                error = pending[0] if pending else self.pending_interrupt(task)
+                self.reschedule(task, outcome.Error(error))
+        elif result is not Abort.FAILED:
+            self.crash(
+                TrioInternalError(
+                    f"abort function of {task!r} returned {result!r}; it must return "
+                    "Abort.SUCCEEDED or Abort.FAILED"
+                ),
+                None,
+            )
+
+    def deliver_ki(self) -> None:
+        if not self.ki_pending:
+            return
+        main = self.main_task
+        if main is None or self.main_outcome is not None:
+            return  # raised from run() at the end
+        main._ki_pending = True
+        if main._abort_func is not None:
+            self.deliver_cancel(main)
+
+    def crash(self, error: BaseException, cause: BaseException | None) -> None:
+        """Record a kernel failure and tear the run down."""
+        error.__cause__ = cause
+        self.internal_errors.append(error)
+        if self.system_nursery is not None:
+            self.system_nursery.cancel_scope._record_cancel("shutdown", None, None)
+
+    # ------------------------------------------------------------------ task exit
+    def task_finished(self, task: Task, result: outcome.Outcome[Any]) -> None:
+        status = task._cancel_status
+        nursery = task._parent_nursery
+        if status is not None:
+            status._tasks.discard(task)
+            if nursery is not None and status is not nursery.cancel_scope:
+                error = RuntimeError(
+                    f"task {task.name!r} exited with a cancel scope still open (cancel scope "
+                    "stack corrupted); was a CancelScope entered without being exited?"
+                )
+                if isinstance(result, outcome.Error):
+                    error.__context__ = result.error
+                result = outcome.Error(error)
+        task._cancel_status = None
+        self.tasks.discard(task)
+        if task is self.main_task:
+            self.main_outcome = result
+            if nursery is not None:
+                nursery._child_finished(task, outcome.Value(None))
+            init = self.init_task
+            if init is not None and init._abort_func is not None:
+                self.wake(init, None)
+        elif task is self.init_task:
+            if isinstance(result, outcome.Error):
+                self.crash(TrioInternalError("a system task crashed the run"), result.error)
+        elif nursery is not None:
+            nursery._child_finished(task, result)
+        if task._parking_lot_breakers:
+            for lot in task._parking_lot_breakers:
+                lot.break_lot(task)
+            task._parking_lot_breakers = None
+        if self.instrumented:
+            self.instruments.call("task_exited", task)
+
+    # ------------------------------------------------------------------ the root task
+    async def init(self, main_coro: Coroutine[Any, Any, Any], main_name: str) -> None:
+        async with open_nursery() as system_nursery:
+            self.system_nursery = system_nursery
+            self.main_task = self.spawn_coro(
+                main_coro, main_name, system_nursery, context=self.system_context.copy()
+            )
+            self.spawn_system_task(self.entry_queue_task, name="<TrioToken.run_sync_soon task>")
+            if self.main_outcome is None:
+                await wait_task_rescheduled(_abort_succeeds)
+            await self.asyncgens.close_survivors()
+            system_nursery.cancel_scope._record_cancel("shutdown", None, None)
+
+    async def entry_queue_task(self) -> None:
+        queue = self.entry_queue
+        try:
+            while True:
+                if self.ki_pending:
+                    self.deliver_ki()
+                queue.run_pending()
+                await self.io.wait_readable(queue.wakeup_reader)
+                queue.drain_wakeup_socket()
+        except Cancelled:
+            queue.run_pending()
+            raise
+
+    # ------------------------------------------------------------------ the loop
+    def timeout_until_next_event(self) -> tuple[float, bool]:
+        """Phase 1 (idle case): seconds to block, and whether an idle waiter caps it."""
+        timeout = math.inf
+        next_deadline = self.deadlines.next_deadline()
+        if next_deadline != math.inf:
+            timeout = max(0.0, self.clock.deadline_to_sleep_time(next_deadline))
+        cushion = self.smallest_idle_cushion()
+        if cushion < timeout:
+            return cushion, True
+        return timeout, False
+
+    def smallest_idle_cushion(self) -> float:
+        cushion = getattr(self.clock, "_autojump_threshold", math.inf)
+        if self.idle_waiters:
+            cushion = min(cushion, min(self.idle_waiters)[0])
+        return cushion
+
+    def fire_idle_waiters(self) -> None:
+        """Phase 3 (idle case): everything stayed blocked for the smallest cushion."""
+        autojump = getattr(self.clock, "_autojump_threshold", math.inf)
+        if self.idle_waiters:
+            smallest = min(self.idle_waiters)[0]
+            if smallest <= autojump:
+                for key in sorted(self.idle_waiters):
+                    if key[0] == smallest:
+                        self.wake(self.idle_waiters.pop(key), None)
+                return
+        if autojump != math.inf:
+            jump = getattr(self.clock, "_autojump", None)
+            if jump is not None:
+                jump(self.deadlines.next_deadline())
+
+    def expire_deadlines(self) -> None:
+        now = self.clock.current_time()
+        for owner in self.deadlines.pop_expired(now):
+            if isinstance(owner, Task):
+                if owner._abort_func is not None:
+                    self.wake(owner, None)
+            else:
+                owner._record_cancel("deadline", None, None)
+
+    def main_loop(self) -> None:
+        runq = self.runq
+        popleft = runq.popleft
+        append = runq.append
+        deadlines = self.deadlines
+        io = self.io
+        steps_since_io = 0
+        while self.tasks:
+            # ---------------------------------------------------------------- 1. TIMEOUT
+            idle_primed = False
+            if runq:
+                timeout = 0.0
+            else:
+                timeout, idle_primed = self.timeout_until_next_event()
+            # ---------------------------------------------------------------- 2. I/O
+            if not runq or steps_since_io >= IO_POLL_STEPS or self.instrumented:
+                steps_since_io = 0
+                if self.instrumented:
+                    self.instruments.call("before_io_wait", timeout)
+                io.process_events(timeout)
+                if self.instrumented:
+                    self.instruments.call("after_io_wait", timeout)
+            # ---------------------------------------------------------------- 3. TIME
+            if deadlines._live:
+                self.expire_deadlines()
+            if idle_primed and not runq:
+                self.fire_idle_waiters()
+            # ---------------------------------------------------------------- 4. RUN
+            batch = len(runq)
+            steps_since_io += batch
+            for _ in range(batch):
+                task = popleft()
+                self.current_task = task
+                if self.instrumented:
+                    self.instruments.call("before_task_step", task)
+                try:
+                    message = task.context.run(task._next_fn, task._next_arg)
+                except StopIteration as stop:
+                    self.current_task = None
+                    self.task_finished(task, outcome.Value(stop.value))
+                except BaseException as exc:
+                    self.current_task = None
+                    tb = exc.__traceback__
+                    if tb is not None:
+                        exc.__traceback__ = tb.tb_next  # drop the run loop's own frame
+                    self.task_finished(task, outcome.Error(exc))
+                    del exc, tb
+                else:
+                    self.current_task = None
+                    if message is CHECKPOINT:
+                        task._next_fn = task._send
+                        task._next_arg = task
+                        append(task)
+                        if self.instrumented:
+                            self.instruments.call("task_scheduled", task)
+                    elif type(message) is ParkRequest:
+                        task._abort_func = message.abort_func
+                        if task._cancel_status._effectively_cancelled or task._ki_pending:  # type: ignore[union-attr]
+                            self.deliver_cancel(task)
+                    elif type(message) is DetachRequest:
+                        self.task_finished(task, message.final_outcome)
+                    else:
+                        task._next_fn = task._throw
+                        task._next_arg = TypeError(
+                            f"triolet received an unrecognized yield message {message!r}. Are "
+                            "you awaiting something from another async framework (an asyncio "
+                            "Future, asyncio.sleep, ...) inside triolet? That can't work "
+                            "without a compatibility layer such as anyio."
+                        )
+                        append(task)
+                if self.instrumented:
+                    self.instruments.call("after_task_step", task)
+                del task
+
+
+mark_kernel_code(
+    Runner.main_loop,
+    Runner.spawn,
+    Runner.spawn_coro,
+    Runner.reschedule,
+    Runner.wake,
+    Runner.deliver_cancel,
+    Runner.task_finished,
+    Runner.init,
+    Runner.entry_queue_task,
+)
+
+
+def _abort_succeeds(raise_cancel: RaiseCancelT) -> Abort:
+    return Abort.SUCCEEDED
+
+
+# ---------------------------------------------------------------------- run()
+def run(
+    async_fn: Callable[..., Awaitable[RetT]],
+    *args: object,
+    clock: Clock | None = None,
+    instruments: Sequence[Instrument] = (),
+    restrict_keyboard_interrupt_to_checkpoints: bool = False,
+    strict_exception_groups: bool = True,
+) -> RetT:
+    """Run ``async_fn(*args)`` as the main task of a new event loop and return its result.
+
+    Blocks until the main task and every task it started have finished. Raises
+    whatever the main task raised; RuntimeError if called inside another run in this
+    thread; TypeError if ``async_fn`` is not an async function (or is a coroutine
+    object: pass the function, not ``async_fn()``).
+    """
+    if run_context.runner is not None:
+        raise RuntimeError(
+            "Attempted to call run() from inside a run(); use 'await' (or a nursery) to "
+            "run async code from async code"
+        )
+    main_coro = coroutine_or_error(async_fn, args)
+    runner = Runner(clock or SystemClock(), instruments, strict_exception_groups)
+    ki = KIManager()
+    previous_sniffio = sniffio.thread_local.name
+    run_context.runner = runner
+    try:
+        sniffio.thread_local.name = _sniffio_name()
+        runner.clock.start_clock()
+        attach = getattr(runner.clock, "_attach_runner", None)
+        if attach is not None:
+            attach(runner)
+        if runner.instrumented:
+            runner.instruments.call("before_run")
+        ki.install(runner, restrict_keyboard_interrupt_to_checkpoints)
+        runner.asyncgens.install()
+        runner.init_task = runner.spawn(
+            runner.init, (main_coro, name_of(async_fn)), None, "<init>", system=True
+        )
+        runner.main_loop()
+    except BaseException as exc:
+        main_coro.close()
+        raise TrioInternalError("internal error in triolet: the run loop itself failed") from exc
+    finally:
+        runner.asyncgens.uninstall()
+        ki.uninstall()
+        try:
+            if runner.instrumented:
+                runner.instruments.call("after_run")
+        finally:
+            runner.entry_queue.close()
+            runner.io.close()
+            sniffio.thread_local.name = previous_sniffio
+            run_context.runner = None
+            detach = getattr(runner.clock, "_attach_runner", None)
+            if detach is not None:
+                detach(None)
+    if runner.internal_errors:
+        error = runner.internal_errors[0]
+        raise error
+    result = runner.main_outcome
+    assert result is not None
+    if runner.ki_pending:
+        interrupt = KeyboardInterrupt()
+        if isinstance(result, outcome.Error):
+            interrupt.__context__ = result.error
+        raise interrupt
+    return result.unwrap()  # type: ignore[no-any-return]
+
+
+_sniffio_override: list[str] = []
+
+
+def _sniffio_name() -> str:
+    return _sniffio_override[-1] if _sniffio_override else "triolet"
+
+
+# ---------------------------------------------------------------------- public kernel API
+async def checkpoint() -> None:
+    """A full checkpoint: yield to other tasks, then raise Cancelled if cancelled."""
+    try:
+        task: Task = await yield_to_loop(CHECKPOINT)
+    except RuntimeError:
+        current_task_or_error("triolet.lowlevel.checkpoint")  # foreign loop: explain
+        raise
+    if task._cancel_status._effectively_cancelled or task._ki_pending:  # type: ignore[union-attr]
+        raise task._runner.pending_interrupt(task)
+
+
+async def checkpoint_if_cancelled() -> None:
+    """Raise Cancelled if the current task is cancelled; otherwise return (no yield).
+
+    A cancel point but not a schedule point.
+    """
+    task = current_task_or_error("checkpoint_if_cancelled")
+    if task._cancel_status._effectively_cancelled or task._ki_pending:  # type: ignore[union-attr]
+        await checkpoint()
+
+
+def reschedule(task: Task, next_send: outcome.Outcome[Any] = _NO_SEND) -> None:
+    """Wake a task parked in :func:`wait_task_rescheduled`, resuming it with ``next_send``.
+
+    ``next_send`` is an ``outcome.Value`` (returned) or ``outcome.Error`` (raised);
+    default ``Value(None)``. RuntimeError if the task is not parked.
+    """
+    task._runner.reschedule(task, next_send)
+
+
+def current_task() -> Task:
+    """The task that is running now. RuntimeError outside of a task."""
+    return current_task_or_error("current_task")
+
+
+def current_root_task() -> Task | None:
+    """The root task of the current run (the ancestor of every task)."""
+    return current_runner("current_root_task").init_task
+
+
+def current_clock() -> Clock:
+    """The clock the current run uses."""
+    return current_runner("current_clock").clock
+
+
+def current_time() -> float:
+    """The current time on the run's clock, in seconds (only differences are meaningful)."""
+    return current_runner("current_time").clock.current_time()
+
+
+def current_trio_token() -> TrioToken:
+    """The :class:`TrioToken` of the current run, for use from other threads."""
+    return current_runner("current_trio_token").token
+
+
+def current_statistics() -> RunStatistics:
+    """Counters describing the current run (tasks, deadlines, I/O waiters, queued callbacks)."""
+    runner = current_runner("current_statistics")
+    next_deadline = runner.deadlines.next_deadline()
+    seconds = next_deadline - runner.clock.current_time() if next_deadline != math.inf else math.inf
+    return RunStatistics(
+        tasks_living=len(runner.tasks),
+        tasks_runnable=len(runner.runq),
+        seconds_to_next_deadline=seconds,
+        io_statistics=runner.io.statistics(),
+        run_sync_soon_queue_size=runner.entry_queue.size(),
+    )
+
+
+def current_effective_deadline() -> float:
+    """The earliest deadline that applies to the current task; -inf if it is already cancelled."""
+    task = current_task_or_error("current_effective_deadline")
+    scope: CancelScope | None = task._cancel_status
+    if scope is not None and scope._effectively_cancelled:
+        return -math.inf
+    deadline = math.inf
+    while scope is not None:
+        if scope._cancel_called:
+            return -math.inf
+        deadline = min(deadline, scope._deadline)
+        if scope._shield:
+            break
+        scope = scope._parent
+    return deadline
+
+
+def spawn_system_task(
+    async_fn: Callable[..., Awaitable[object]],
+    *args: object,
+    name: object = None,
+    context: contextvars.Context | None = None,
+) -> Task:
+    """Start a task in the system nursery: not cancelled with the main task's scopes.
+
+    System tasks are protected from KeyboardInterrupt; they are cancelled when the
+    main task exits. An exception escaping one crashes the run with TrioInternalError.
+    """
+    return current_runner("spawn_system_task").spawn_system_task(
+        async_fn, *args, name=name, context=context
+    )
+
+
+def add_instrument(instrument: Instrument) -> None:
+    """Start calling ``instrument``'s hooks in the current run."""
+    current_runner("add_instrument").instruments.add(instrument)
+
+
+def remove_instrument(instrument: Instrument) -> None:
+    """Stop calling ``instrument``; KeyError if it is not installed."""
+    current_runner("remove_instrument").instruments.remove(instrument)
+
+
+def in_trio_run() -> bool:
+    """Whether this thread is inside a triolet run (in a task or in the loop's code)."""
+    return run_context.runner is not None
+
+
+def in_trio_task() -> bool:
+    """Whether a triolet task is running in this thread right now."""
+    runner = run_context.runner
+    return runner is not None and runner.current_task is not None
+
+
+async def wait_readable(fd: int | HasFileno) -> None:
+    """Block until ``fd`` (an int or socket-like object) is readable. A checkpoint.
+
+    BusyResourceError if another task already waits to read it; ClosedResourceError
+    if :func:`notify_closing` is called on it meanwhile.
+    """
+    task = current_task_or_error("wait_readable")
+    await task._runner.io.wait_readable(fd)
+
+
+async def wait_writable(fd: int | HasFileno) -> None:
+    """Block until ``fd`` is writable. A checkpoint. Errors as for :func:`wait_readable`."""
+    task = current_task_or_error("wait_writable")
+    await task._runner.io.wait_writable(fd)
+
+
+def notify_closing(fd: int | HasFileno) -> None:
+    """Tell the loop that ``fd`` is about to be closed: its waiters get ClosedResourceError."""
+    current_runner("notify_closing").io.notify_closing(fd)

@@ -1,0 +1,122 @@
+"""Tasks: a coroutine, the context it runs in, and where it sits in the task tree."""
+
+from __future__ import annotations
+
+import contextvars
+import types
+from collections.abc import Callable, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ._traps import Abort, RaiseCancelT
+from ._util import Final
+
+if TYPE_CHECKING:
+    from ._cancel import CancelScope
+    from ._nursery import Nursery
+    from ._run import Runner
+
+
+class Task(metaclass=Final):
+    """A running coroutine managed by the triolet kernel.
+
+    Tasks are created by ``nursery.start_soon``/``start`` and ``spawn_system_task``;
+    you get hold of one through :func:`current_task`, :func:`current_root_task`,
+    ``nursery.child_tasks`` or an instrument. ``name``, ``coro``, ``context`` and
+    ``custom_sleep_data`` are plain attributes.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_abort_func",
+        "_cancel_status",
+        "_child_nurseries",
+        "_deadline_token",
+        "_eventual_parent_nursery",
+        "_ki_pending",
+        "_ki_protected",
+        "_next_arg",
+        "_next_fn",
+        "_parent_nursery",
+        "_parking_lot_breakers",
+        "_runner",
+        "_send",
+        "_throw",
+        "context",
+        "coro",
+        "custom_sleep_data",
+        "name",
+    )
+
+    def __init__(
+        self,
+        *,
+        coro: Coroutine[Any, Any, Any],
+        runner: Runner,
+        name: str,
+        context: contextvars.Context,
+        parent_nursery: Nursery | None,
+        ki_protected: bool,
+    ) -> None:
+        self.coro = coro
+        self.name = name
+        self.context = context
+        self.custom_sleep_data: Any = None
+        self._runner = runner
+        self._parent_nursery = parent_nursery
+        self._eventual_parent_nursery: Nursery | None = None
+        self._child_nurseries: list[Nursery] = []
+        self._ki_protected = ki_protected
+        self._ki_pending = False
+        self._cancel_status: CancelScope | None = None
+        # Parked iff _abort_func is not None.
+        self._abort_func: Callable[[RaiseCancelT], Abort] | None = None
+        # What the run loop does on this task's next step: _next_fn(_next_arg).
+        self._send = coro.send
+        self._throw = coro.throw
+        self._next_fn: Callable[[Any], Any] = self._send
+        self._next_arg: Any = None
+        self._deadline_token = 0
+        self._parking_lot_breakers: list[Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name!r} at {id(self):#x}>"
+
+    @property
+    def parent_nursery(self) -> Nursery | None:
+        """The nursery this task lives in (None for the root task)."""
+        return self._parent_nursery
+
+    @property
+    def eventual_parent_nursery(self) -> Nursery | None:
+        """While a task started with ``nursery.start`` is starting: the nursery it will move to."""
+        return self._eventual_parent_nursery
+
+    @property
+    def child_nurseries(self) -> list[Nursery]:
+        """The nurseries this task has open, outermost first."""
+        return list(self._child_nurseries)
+
+    def iter_await_frames(self) -> Iterator[tuple[types.FrameType, int]]:
+        """Yield ``(frame, lineno)`` for each frame of the task's await stack, outermost first."""
+        awaitable: Any = self.coro
+        while awaitable is not None:
+            frame = getattr(awaitable, "cr_frame", None)
+            inner = None
+            if frame is not None:
+                inner = awaitable.cr_await
+            else:
+                frame = getattr(awaitable, "gi_frame", None)
+                if frame is not None:
+                    inner = awaitable.gi_yieldfrom
+                else:
+                    frame = getattr(awaitable, "ag_frame", None)
+                    if frame is not None:
+                        inner = awaitable.ag_await
+            if frame is None:
+                return
+            yield frame, frame.f_lineno
+            awaitable = inner
+
+    def _abort_sleep(self, raise_cancel: RaiseCancelT) -> Abort:
+        self._runner.deadlines.remove_sleeper(self)
+        return Abort.SUCCEEDED

@@ -1,0 +1,99 @@
+"""Small helpers shared by the kernel: constructor guards, naming, async-fn validation."""
+
+from __future__ import annotations
+
+import collections.abc
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
+
+T = TypeVar("T")
+
+
+class NoPublicConstructor(type):
+    """Metaclass for classes that users may catch and inspect but never build.
+
+    The kernel creates instances with ``cls._create(...)``.
+    """
+
+    def __call__(cls, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(
+            f"{cls.__module__}.{cls.__qualname__} has no public constructor; "
+            "the library creates these for you"
+        )
+
+    def _create(cls: type[T], *args: Any, **kwargs: Any) -> T:
+        return super().__call__(*args, **kwargs)  # type: ignore[misc, no-any-return]
+
+
+class Final(type):
+    """Metaclass that forbids subclassing a public class."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, object], **kw: object
+    ) -> Final:
+        for base in bases:
+            if isinstance(base, Final):
+                raise TypeError(f"{base.__qualname__} does not support subclassing")
+        return super().__new__(mcs, name, bases, namespace, **kw)
+
+
+def name_of(obj: object) -> str:
+    """A readable dotted name for a function or other callable (used for task names)."""
+    inner = obj
+    while isinstance(getattr(inner, "func", None), collections.abc.Callable):  # partials
+        inner = inner.func  # type: ignore[attr-defined]
+    qualname = getattr(inner, "__qualname__", None)
+    if qualname is None:
+        return repr(obj)
+    module = getattr(inner, "__module__", None)
+    return f"{module}.{qualname}" if module else str(qualname)
+
+
+_WRONG_COROUTINE = """\
+triolet was expecting an async function, but instead it got a coroutine object {coro!r}
+
+Probably you did something like:
+
+  triolet.run({name}(...))            # incorrect!
+  nursery.start_soon({name}(...))  # incorrect!
+
+Instead, you want (notice the parentheses!):
+
+  triolet.run({name}, ...)            # correct!
+  nursery.start_soon({name}, ...)  # correct!"""
+
+
+def coroutine_or_error(
+    async_fn: Callable[..., object], args: tuple[object, ...]
+) -> Coroutine[Any, Any, Any]:
+    """Call ``async_fn(*args)`` and check that it produced a coroutine.
+
+    Raises TypeError with a message that explains the usual mistakes: passing a
+    coroutine object instead of the function, passing a synchronous function, or
+    passing something from another async framework (an asyncio Future, say).
+    """
+    if inspect.iscoroutine(async_fn):
+        # Close it so Python does not also warn "coroutine was never awaited".
+        name = getattr(async_fn, "__qualname__", "fn")
+        async_fn.close()
+        raise TypeError(_WRONG_COROUTINE.format(coro=async_fn, name=name))
+    if not callable(async_fn):
+        raise TypeError(
+            f"triolet expected an async function, but got {async_fn!r}, which is not callable"
+        )
+    coro = async_fn(*args)
+    if isinstance(coro, collections.abc.Coroutine):
+        return coro
+    if inspect.isgenerator(coro) and coro.gi_code.co_flags & inspect.CO_ITERABLE_COROUTINE:
+        return coro  # type: ignore[return-value]
+    if getattr(coro, "_asyncio_future_blocking", None) is not None or inspect.isawaitable(coro):
+        raise TypeError(
+            f"triolet got unexpected {coro!r} from {name_of(async_fn)}: it returned an "
+            "awaitable from another framework (asyncio?), not a coroutine. triolet can only run "
+            "async functions written for triolet or trio"
+        )
+    raise TypeError(
+        f"triolet expected an async function, but {name_of(async_fn)!r} appears to be "
+        f"synchronous (calling it returned {coro!r}); define it with 'async def'"
+    )

@@ -1,0 +1,69 @@
+"""Timeouts built on cancel scopes: move_on_* returns quietly, fail_* raises TooSlowError."""
+
+from __future__ import annotations
+
+import math
+from types import TracebackType
+
+from . import _core
+
+
+class TooSlowError(Exception):
+    """A :func:`fail_after` / :func:`fail_at` block ran past its deadline."""
+
+
+def _check_seconds(seconds: float) -> None:
+    if math.isnan(seconds):
+        raise ValueError("timeout must not be NaN; pass a number of seconds >= 0")
+    if seconds < 0:
+        raise ValueError(f"timeout must be non-negative, got {seconds!r}")
+
+
+def move_on_at(deadline: float, *, shield: bool = False) -> _core.CancelScope:
+    """A cancel scope that is cancelled when the clock reaches ``deadline``."""
+    if math.isnan(deadline):
+        raise ValueError("deadline must not be NaN")
+    return _core.CancelScope(deadline=deadline, shield=shield)
+
+
+def move_on_after(seconds: float, *, shield: bool = False) -> _core.CancelScope:
+    """A cancel scope cancelled ``seconds`` after it is entered; the block just stops.
+
+    Check ``scope.cancelled_caught`` afterwards to learn whether it timed out.
+    """
+    _check_seconds(seconds)
+    return _core.CancelScope(relative_deadline=seconds, shield=shield)
+
+
+class _FailScope:
+    """Context manager behind fail_at/fail_after: a cancel scope plus TooSlowError."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, scope: _core.CancelScope) -> None:
+        self._scope = scope
+
+    def __enter__(self) -> _core.CancelScope:
+        return self._scope.__enter__()
+
+    def __exit__(
+        self,
+        etype: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        swallowed = self._scope.__exit__(etype, exc, tb)
+        if self._scope.cancelled_caught:
+            if swallowed:
+                raise TooSlowError
+        return swallowed
+
+
+def fail_at(deadline: float, *, shield: bool = False) -> _FailScope:
+    """Like :func:`move_on_at`, but raises TooSlowError if the deadline expires."""
+    return _FailScope(move_on_at(deadline, shield=shield))
+
+
+def fail_after(seconds: float, *, shield: bool = False) -> _FailScope:
+    """Like :func:`move_on_after`, but raises TooSlowError if the time runs out."""
+    return _FailScope(move_on_after(seconds, shield=shield))
