@@ -387,7 +387,7 @@ class Runner:
             # ---------------------------------------------------------------- 1. TIMEOUT
             idle_primed = False
             if runq:
-                timeout = 0.0
+                timeout: float = 0
             else:
                 timeout, idle_primed = self.timeout_until_next_event()
             # ---------------------------------------------------------------- 2. I/O
