@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from .socket import SocketType
 
@@ -128,7 +128,10 @@ class ReceiveChannel(AsyncResource, Generic[ReceiveType]):
             raise StopAsyncIteration from None
 
 
-class Channel(SendChannel[T_resource], ReceiveChannel[T_resource]):  # type: ignore[misc]
+T = TypeVar("T")
+
+
+class Channel(SendChannel[T], ReceiveChannel[T]):
     """A two-way channel (both ends in one object)."""
 
     __slots__ = ()

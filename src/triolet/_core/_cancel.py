@@ -23,12 +23,12 @@ import math
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from ._exceptions import CancelReasonLiteral, Cancelled
+from ._exceptions import Cancelled, CancelReasonLiteral
 from ._state import current_task_or_error, run_context
 from ._util import Final
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
     from ._run import Runner
     from ._task import Task
@@ -75,7 +75,11 @@ class CancelScope(metaclass=Final):
     )
 
     def __init__(
-        self, *, deadline: float = math.inf, relative_deadline: float = math.inf, shield: bool = False
+        self,
+        *,
+        deadline: float = math.inf,
+        relative_deadline: float = math.inf,
+        shield: bool = False,
     ) -> None:
         deadline = _check_number(deadline, "deadline")
         relative_deadline = _check_number(relative_deadline, "relative_deadline")
@@ -262,6 +266,7 @@ class CancelScope(metaclass=Final):
         while pending:
             scope = pending.pop()
             parent = scope._parent
+            origin: CancelScope | None
             if scope._cancel_called:
                 now, origin = True, scope
                 if not scope._shield and parent is not None and parent._effectively_cancelled:

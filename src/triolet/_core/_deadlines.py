@@ -71,7 +71,7 @@ class Deadlines:
         heap = self._heap
         expired = []
         while heap and heap[0][0] <= now:
-            deadline, token, owner = heapq.heappop(heap)
+            _, token, owner = heapq.heappop(heap)
             if owner._deadline_token == token:
                 owner._deadline_token = 0
                 self._live -= 1

@@ -92,7 +92,7 @@ class TrioToken(metaclass=NoPublicConstructor):
     Tokens are hashable and compare equal for the same run.
     """
 
-    __slots__ = ("_entry_queue", "__weakref__")
+    __slots__ = ("__weakref__", "_entry_queue")
 
     def __init__(self, entry_queue: EntryQueue) -> None:
         self._entry_queue = entry_queue

@@ -6,7 +6,9 @@ from typing import Literal
 
 from ._util import NoPublicConstructor
 
-CancelReasonLiteral = Literal["KeyboardInterrupt", "deadline", "explicit", "nursery", "shutdown", "unknown"]
+CancelReasonLiteral = Literal[
+    "KeyboardInterrupt", "deadline", "explicit", "nursery", "shutdown", "unknown"
+]
 
 
 class Cancelled(BaseException, metaclass=NoPublicConstructor):
@@ -52,7 +54,7 @@ class Cancelled(BaseException, metaclass=NoPublicConstructor):
             f"reason={self.reason!r})"
         )
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild_cancelled, (self.source, self.source_task, self.reason))
 
 

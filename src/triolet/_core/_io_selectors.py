@@ -44,7 +44,9 @@ class SelectorsIOManager(IOManagerBase):
         events = []
         for key, mask in ready:
             fd = key.fd
-            events.append((fd, bool(mask & selectors.EVENT_READ), bool(mask & selectors.EVENT_WRITE)))
+            events.append(
+                (fd, bool(mask & selectors.EVENT_READ), bool(mask & selectors.EVENT_WRITE))
+            )
             waiters = self._waiters.get(fd)
             if waiters is not None:
                 # Level-triggered: drop the directions we are about to satisfy.

@@ -57,7 +57,7 @@ def mark_kernel_code(*funcs: Callable[..., object]) -> None:
 def frame_is_protected(frame: types.FrameType | None) -> bool:
     runner = run_context.runner
     task = runner.current_task if runner is not None else None
-    task_frame = task.coro.cr_frame if task is not None else None
+    task_frame = getattr(task.coro, "cr_frame", None) if task is not None else None
     while frame is not None:
         mark = _marks.get(frame.f_code)
         if mark is not None:

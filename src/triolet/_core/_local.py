@@ -54,7 +54,7 @@ class RunVar(Generic[T], metaclass=Final):
         """Set the value for this run; returns a token for :meth:`reset`."""
         values = current_runner(f"RunVar {self._name!r}").run_vars
         previous = values.get(self, _NoValue)
-        token: RunVarToken[T] = RunVarToken._create(self, previous)
+        token: RunVarToken[T] = RunVarToken._create(self, previous)  # type: ignore[assignment]
         values[self] = value
         return token
 

@@ -295,9 +295,7 @@ class NurseryManager(metaclass=Final):
             del combined
 
     def __enter__(self) -> None:
-        raise RuntimeError(
-            "use 'async with open_nursery()', not 'with open_nursery()'"
-        )
+        raise RuntimeError("use 'async with open_nursery()', not 'with open_nursery()'")
 
     def __exit__(self, *args: object) -> None:  # pragma: no cover - __enter__ always raises
         raise AssertionError

@@ -202,7 +202,9 @@ class Runner:
             task._next_fn = task._throw
             task._next_arg = next_send.error
         else:
-            raise TypeError(f"reschedule expects an outcome.Value or outcome.Error, not {next_send!r}")
+            raise TypeError(
+                f"reschedule expects an outcome.Value or outcome.Error, not {next_send!r}"
+            )
         self.runq.append(task)
         if self.instrumented:
             self.instruments.call("task_scheduled", task)

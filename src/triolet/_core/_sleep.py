@@ -18,7 +18,9 @@ def _abort_forever(raise_cancel: RaiseCancelT) -> Abort:
 async def sleep_forever() -> NoReturn:
     """Sleep until cancelled. A checkpoint."""
     await wait_task_rescheduled(_abort_forever)
-    raise RuntimeError("sleep_forever() was woken by reschedule(); it should only end by cancellation")
+    raise RuntimeError(
+        "sleep_forever() was woken by reschedule(); it should only end by cancellation"
+    )
 
 
 async def sleep_until(deadline: float) -> None:

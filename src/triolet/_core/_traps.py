@@ -116,8 +116,7 @@ async def permanently_detach_coroutine_object(final_outcome: outcome.Outcome[obj
 
     if current_task().child_nurseries:
         raise RuntimeError(
-            "can't permanently detach a coroutine object that has open nurseries; "
-            "close them first"
+            "can't permanently detach a coroutine object that has open nurseries; close them first"
         )
     return await yield_to_loop(DetachRequest(final_outcome))
 
@@ -130,8 +129,6 @@ async def reattach_detached_coroutine_object(task: Task, yield_value: object) ->
     """
     from ._run import reschedule
 
-    if task.coro.cr_running is False and task.coro.cr_frame is None:  # pragma: no cover
-        raise RuntimeError("that task's coroutine has already finished")
     reschedule(task, outcome.Value(_REATTACH))
     value = await yield_to_loop(yield_value)
     if value is not _REATTACH:

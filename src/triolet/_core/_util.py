@@ -41,7 +41,7 @@ class Final(type):
 def name_of(obj: object) -> str:
     """A readable dotted name for a function or other callable (used for task names)."""
     inner = obj
-    while isinstance(getattr(inner, "func", None), collections.abc.Callable):  # partials
+    while callable(getattr(inner, "func", None)):  # functools.partial and friends
         inner = inner.func  # type: ignore[attr-defined]
     qualname = getattr(inner, "__qualname__", None)
     if qualname is None:
