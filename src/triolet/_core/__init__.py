@@ -15,6 +15,7 @@ from ._exceptions import (
 )
 from ._io_common import IOStatistics
 from ._ki import currently_ki_protected, disable_ki_protection, enable_ki_protection
+from ._launch import run, start_guest_run
 from ._local import RunVar, RunVarToken
 from ._mock_clock import MockClock
 from ._nursery import TASK_STATUS_IGNORED, Nursery, TaskStatus, open_nursery
@@ -41,7 +42,6 @@ from ._run import (
     notify_closing,
     remove_instrument,
     reschedule,
-    run,
     spawn_system_task,
     wait_readable,
     wait_writable,
@@ -116,6 +116,7 @@ __all__ = [
     "sleep_forever",
     "sleep_until",
     "spawn_system_task",
+    "start_guest_run",
     "temporarily_detach_coroutine_object",
     "wait_all_tasks_blocked",
     "wait_readable",

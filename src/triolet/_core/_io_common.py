@@ -142,11 +142,17 @@ class IOManagerBase:
                 )
         self._forget(fd, waiters)
 
-    def process_events(self, timeout: float) -> int:
-        """Wait up to ``timeout`` seconds for I/O, wake the tasks that can proceed."""
-        events = self._poll(timeout)
+    def wait_for_events(self, timeout: float) -> list[tuple[int, bool, bool]]:
+        """Block up to ``timeout`` seconds for I/O readiness; touches no task state.
+
+        In guest mode this runs in a helper thread while the host loop runs.
+        """
+        return self._poll(timeout)
+
+    def process_events(self, events: list[tuple[int, bool, bool]]) -> None:
+        """Wake the tasks whose fds became ready (loop thread only)."""
         if not events:
-            return 0
+            return
         wake = self._runner.wake
         waiters_by_fd = self._waiters
         for fd, readable, writable in events:
@@ -163,7 +169,6 @@ class IOManagerBase:
                 wake(task, None)
             if waiters.read_task is not None or waiters.write_task is not None:
                 self._update_interest(fd, waiters)
-        return len(events)
 
     def statistics(self) -> IOStatistics:
         reading = sum(1 for w in self._waiters.values() if w.read_task is not None)

@@ -32,24 +32,22 @@ import contextvars
 import math
 import select
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
 from itertools import count
 from typing import Any, NoReturn, TypeVar
 
 import outcome
-import sniffio
 
 from ._abc import Clock, Instrument
 from ._asyncgens import AsyncGeneratorTracker
 from ._cancel import CancelScope
-from ._clocks import SystemClock
 from ._deadlines import Deadlines
 from ._entry_queue import EntryQueue, TrioToken
 from ._exceptions import Cancelled, TrioInternalError
 from ._instruments import Instruments
 from ._io_common import HasFileno, IOStatistics
-from ._ki import KIManager, mark_kernel_code
+from ._ki import mark_kernel_code
 from ._nursery import Nursery, open_nursery
 from ._state import current_runner, current_task_or_error, run_context
 from ._task import Task
@@ -378,7 +376,12 @@ class Runner:
             else:
                 owner._record_cancel("deadline", None, None)
 
-    def main_loop(self) -> None:
+    def run_loop(self) -> Generator[float, list[tuple[int, bool, bool]], None]:
+        """The loop itself, as a generator: it yields an I/O timeout and is sent the events.
+
+        ``run()`` answers each yield by polling the backend in this thread; guest mode
+        answers it from a helper thread while the host loop keeps running.
+        """
         runq = self.runq
         popleft = runq.popleft
         append = runq.append
@@ -397,7 +400,7 @@ class Runner:
                 steps_since_io = 0
                 if self.instrumented:
                     self.instruments.call("before_io_wait", timeout)
-                io.process_events(timeout)
+                io.process_events((yield timeout))
                 if self.instrumented:
                     self.instruments.call("after_io_wait", timeout)
             # ---------------------------------------------------------------- 3. TIME
@@ -454,7 +457,7 @@ class Runner:
 
 
 mark_kernel_code(
-    Runner.main_loop,
+    Runner.run_loop,
     Runner.spawn,
     Runner.spawn_coro,
     Runner.reschedule,
@@ -468,76 +471,6 @@ mark_kernel_code(
 
 def _abort_succeeds(raise_cancel: RaiseCancelT) -> Abort:
     return Abort.SUCCEEDED
-
-
-# ---------------------------------------------------------------------- run()
-def run(
-    async_fn: Callable[..., Awaitable[RetT]],
-    *args: object,
-    clock: Clock | None = None,
-    instruments: Sequence[Instrument] = (),
-    restrict_keyboard_interrupt_to_checkpoints: bool = False,
-    strict_exception_groups: bool = True,
-) -> RetT:
-    """Run ``async_fn(*args)`` as the main task of a new event loop and return its result.
-
-    Blocks until the main task and every task it started have finished. Raises
-    whatever the main task raised; RuntimeError if called inside another run in this
-    thread; TypeError if ``async_fn`` is not an async function (or is a coroutine
-    object: pass the function, not ``async_fn()``).
-    """
-    if run_context.runner is not None:
-        raise RuntimeError(
-            "Attempted to call run() from inside a run(); use 'await' (or a nursery) to "
-            "run async code from async code"
-        )
-    main_coro = coroutine_or_error(async_fn, args)
-    runner = Runner(clock or SystemClock(), instruments, strict_exception_groups)
-    ki = KIManager()
-    previous_sniffio = sniffio.thread_local.name
-    run_context.runner = runner
-    try:
-        sniffio.thread_local.name = _sniffio_name()
-        runner.clock.start_clock()
-        attach = getattr(runner.clock, "_attach_runner", None)
-        if attach is not None:
-            attach(runner)
-        if runner.instrumented:
-            runner.instruments.call("before_run")
-        ki.install(runner, restrict_keyboard_interrupt_to_checkpoints)
-        runner.asyncgens.install()
-        runner.init_task = runner.spawn(
-            runner.init, (main_coro, name_of(async_fn)), None, "<init>", system=True
-        )
-        runner.main_loop()
-    except BaseException as exc:
-        main_coro.close()
-        raise TrioInternalError("internal error in triolet: the run loop itself failed") from exc
-    finally:
-        runner.asyncgens.uninstall()
-        ki.uninstall()
-        try:
-            if runner.instrumented:
-                runner.instruments.call("after_run")
-        finally:
-            runner.entry_queue.close()
-            runner.io.close()
-            sniffio.thread_local.name = previous_sniffio
-            run_context.runner = None
-            detach = getattr(runner.clock, "_attach_runner", None)
-            if detach is not None:
-                detach(None)
-    if runner.internal_errors:
-        error = runner.internal_errors[0]
-        raise error
-    result = runner.main_outcome
-    assert result is not None
-    if runner.ki_pending:
-        interrupt = KeyboardInterrupt()
-        if isinstance(result, outcome.Error):
-            interrupt.__context__ = result.error
-        raise interrupt
-    return result.unwrap()  # type: ignore[no-any-return]
 
 
 _sniffio_override: list[str] = []
