@@ -7,6 +7,7 @@ Code written for trio runs on triolet by changing ``import trio`` to
 from __future__ import annotations
 
 from . import abc, lowlevel, testing
+from ._alias import install_trio_alias
 from ._core import (
     TASK_STATUS_IGNORED,
     BrokenResourceError,
@@ -53,6 +54,7 @@ __all__ = [
     "current_time",
     "fail_after",
     "fail_at",
+    "install_trio_alias",
     "lowlevel",
     "move_on_after",
     "move_on_at",
