@@ -394,6 +394,8 @@ class Runner:
             if runq:
                 timeout: float = 0
             else:
+                if self.internal_errors:
+                    return  # crashed, and the tasks left can't finish: abandon them
                 timeout, idle_primed = self.timeout_until_next_event()
             # ---------------------------------------------------------------- 2. I/O
             if not runq or steps_since_io >= IO_POLL_STEPS or self.instrumented:

@@ -1,0 +1,42 @@
+"""Shared set-up for the kernel tests.
+
+Every test here is written against triolet's public API, so it can also run against
+real trio: ``PYTHONPATH=/tmp/trioshim python -m pytest tests/core`` makes ``import
+triolet`` load trio 0.35. Tests marked ``triolet_only`` look at triolet's internals
+(or at a deliberate improvement over trio) and are skipped there.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+import triolet
+
+UNDER_TRIO = triolet.run.__module__.split(".")[0] == "trio"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "triolet_only: checks triolet internals; skipped when running against trio"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not UNDER_TRIO:
+        return
+    skip = pytest.mark.skip(reason="looks at triolet internals; not applicable to trio")
+    for item in items:
+        if item.get_closest_marker("triolet_only") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def no_deprecation_warnings() -> Iterator[None]:
+    """trio deprecates ``strict_exception_groups=False``; triolet supports it quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
