@@ -30,6 +30,7 @@ from ._core import (
     sleep_until,
 )
 from ._deprecate import TrioDeprecationWarning
+from ._streams import StapledStream, aclose_forcefully
 from ._timeouts import TooSlowError, fail_after, fail_at, move_on_after, move_on_at
 
 __version__ = "0.1.0"
@@ -44,12 +45,14 @@ __all__ = [
     "EndOfChannel",
     "Nursery",
     "RunFinishedError",
+    "StapledStream",
     "TaskStatus",
     "TooSlowError",
     "TrioDeprecationWarning",
     "TrioInternalError",
     "WouldBlock",
     "abc",
+    "aclose_forcefully",
     "current_effective_deadline",
     "current_time",
     "fail_after",

@@ -1,14 +1,33 @@
 """Helpers for testing code that uses triolet."""
 
 from .._core import MockClock, assert_checkpoints, assert_no_checkpoints, wait_all_tasks_blocked
+from ._check_streams import check_half_closeable_stream, check_one_way_stream, check_two_way_stream
+from ._lockstep_streams import lockstep_stream_one_way_pair, lockstep_stream_pair
+from ._memory_streams import (
+    MemoryReceiveStream,
+    MemorySendStream,
+    memory_stream_one_way_pair,
+    memory_stream_pair,
+    memory_stream_pump,
+)
 from ._sequencer import Sequencer
 from ._trio_test import trio_test
 
 __all__ = [
+    "MemoryReceiveStream",
+    "MemorySendStream",
     "MockClock",
     "Sequencer",
     "assert_checkpoints",
     "assert_no_checkpoints",
+    "check_half_closeable_stream",
+    "check_one_way_stream",
+    "check_two_way_stream",
+    "lockstep_stream_one_way_pair",
+    "lockstep_stream_pair",
+    "memory_stream_one_way_pair",
+    "memory_stream_pair",
+    "memory_stream_pump",
     "trio_test",
     "wait_all_tasks_blocked",
 ]
