@@ -7,6 +7,7 @@ Code written for trio runs on triolet by changing ``import trio`` to
 from __future__ import annotations
 
 from . import abc, lowlevel, testing
+from . import from_thread, to_thread
 from ._alias import install_trio_alias
 from ._core import (
     TASK_STATUS_IGNORED,
@@ -57,6 +58,7 @@ __all__ = [
     "current_time",
     "fail_after",
     "fail_at",
+    "from_thread",
     "install_trio_alias",
     "lowlevel",
     "move_on_after",
@@ -67,4 +69,5 @@ __all__ = [
     "sleep_forever",
     "sleep_until",
     "testing",
+    "to_thread",
 ]

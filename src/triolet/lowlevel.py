@@ -39,6 +39,7 @@ from ._core import (
     wait_task_rescheduled,
     wait_writable,
 )
+from ._thread_cache import start_thread_soon
 
 __all__ = [
     "Abort",
@@ -74,6 +75,7 @@ __all__ = [
     "reschedule",
     "spawn_system_task",
     "start_guest_run",
+    "start_thread_soon",
     "temporarily_detach_coroutine_object",
     "wait_readable",
     "wait_task_rescheduled",

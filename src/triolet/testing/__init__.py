@@ -10,6 +10,7 @@ from ._memory_streams import (
     memory_stream_pair,
     memory_stream_pump,
 )
+from .._threads import active_thread_count, wait_all_threads_completed
 from ._sequencer import Sequencer
 from ._trio_test import trio_test
 
@@ -18,6 +19,7 @@ __all__ = [
     "MemorySendStream",
     "MockClock",
     "Sequencer",
+    "active_thread_count",
     "assert_checkpoints",
     "assert_no_checkpoints",
     "check_half_closeable_stream",
@@ -30,4 +32,5 @@ __all__ = [
     "memory_stream_pump",
     "trio_test",
     "wait_all_tasks_blocked",
+    "wait_all_threads_completed",
 ]
