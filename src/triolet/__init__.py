@@ -6,7 +6,7 @@ Code written for trio runs on triolet by changing ``import trio`` to
 
 from __future__ import annotations
 
-from . import abc, lowlevel, testing
+from . import abc, lowlevel, socket, testing
 from . import from_thread, to_thread
 from ._alias import install_trio_alias
 from ._core import (
@@ -31,6 +31,15 @@ from ._core import (
     sleep_until,
 )
 from ._deprecate import TrioDeprecationWarning
+from ._net import (
+    SocketListener,
+    SocketStream,
+    open_tcp_listeners,
+    open_tcp_stream,
+    open_unix_socket,
+    serve_listeners,
+    serve_tcp,
+)
 from ._streams import StapledStream, aclose_forcefully
 from ._timeouts import TooSlowError, fail_after, fail_at, move_on_after, move_on_at
 
@@ -46,6 +55,8 @@ __all__ = [
     "EndOfChannel",
     "Nursery",
     "RunFinishedError",
+    "SocketListener",
+    "SocketStream",
     "StapledStream",
     "TaskStatus",
     "TooSlowError",
@@ -64,10 +75,16 @@ __all__ = [
     "move_on_after",
     "move_on_at",
     "open_nursery",
+    "open_tcp_listeners",
+    "open_tcp_stream",
+    "open_unix_socket",
     "run",
+    "serve_listeners",
+    "serve_tcp",
     "sleep",
     "sleep_forever",
     "sleep_until",
+    "socket",
     "testing",
     "to_thread",
 ]

@@ -39,6 +39,7 @@ from ._core import (
     wait_task_rescheduled,
     wait_writable,
 )
+from ._net import encode_hostname
 from ._thread_cache import start_thread_soon
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "currently_ki_protected",
     "disable_ki_protection",
     "enable_ki_protection",
+    "encode_hostname",
     "in_trio_run",
     "in_trio_task",
     "notify_closing",
