@@ -41,6 +41,7 @@ from ._net import (
     serve_tcp,
 )
 from ._streams import StapledStream, aclose_forcefully
+from ._subprocess import Process, run_process
 from ._timeouts import TooSlowError, fail_after, fail_at, move_on_after, move_on_at
 
 __version__ = "0.1.0"
@@ -54,6 +55,7 @@ __all__ = [
     "ClosedResourceError",
     "EndOfChannel",
     "Nursery",
+    "Process",
     "RunFinishedError",
     "SocketListener",
     "SocketStream",
@@ -79,6 +81,7 @@ __all__ = [
     "open_tcp_stream",
     "open_unix_socket",
     "run",
+    "run_process",
     "serve_listeners",
     "serve_tcp",
     "sleep",

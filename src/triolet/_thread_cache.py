@@ -44,6 +44,7 @@ RetT = TypeVar("RetT")
 IDLE_TIMEOUT = 10.0
 
 _default_names = count()
+_IDLE_NAME = "triolet idle worker"
 
 # What ``idle_workers.pop`` returns when a dispatcher already took the worker off the list.
 _CLAIMED: Any = object()
@@ -85,7 +86,7 @@ class _Worker:
         # Held while there is no job: the dispatcher releases it to hand one over.
         self.wakeup = threading.Lock()
         self.wakeup.acquire()
-        self.thread = threading.Thread(target=self.work, name="triolet idle worker", daemon=True)
+        self.thread = threading.Thread(target=self.work, name=_IDLE_NAME, daemon=True)
 
     def run_job(self) -> None:
         job = self.job
@@ -98,6 +99,7 @@ class _Worker:
             self.os_name = name
             _set_os_thread_name(name)
         result = outcome.capture(fn)
+        thread.name = _IDLE_NAME
         # Drop our references before deliver, so a result's last owner is the receiver.
         del fn, job
         # Listed as idle before deliver: deliver is what wakes the job's owner, and the
@@ -111,7 +113,6 @@ class _Worker:
                 threading.ExceptHookArgs((type(exc), exc, exc.__traceback__, thread))
             )
         del deliver, result
-        thread.name = "triolet idle worker"
 
     def work(self) -> None:
         cache = self.cache

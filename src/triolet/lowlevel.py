@@ -40,10 +40,13 @@ from ._core import (
     wait_writable,
 )
 from ._net import encode_hostname
+from ._fdstream import FdStream
+from ._subprocess import open_process
 from ._thread_cache import start_thread_soon
 
 __all__ = [
     "Abort",
+    "FdStream",
     "IOStatistics",
     "ParkingLot",
     "ParkingLotStatistics",
@@ -70,6 +73,7 @@ __all__ = [
     "in_trio_run",
     "in_trio_task",
     "notify_closing",
+    "open_process",
     "permanently_detach_coroutine_object",
     "reattach_detached_coroutine_object",
     "remove_instrument",
