@@ -377,13 +377,13 @@ async def _check_cancelled_aclose_still_closes(
 ) -> None:
     """aclose_forcefully (a cancelled aclose) leaves both ends closed."""
     await aclose_forcefully(session.s)
-    await aclose_forcefully(session.r)
     await session.expect_error(
         _core.ClosedResourceError,
         "send_all() after aclose_forcefully()",
         session.s.send_all,
         b"x",
     )
+    await aclose_forcefully(session.r)
     await session.expect_error(
         _core.ClosedResourceError,
         "receive_some() after aclose_forcefully()",
