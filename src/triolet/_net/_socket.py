@@ -182,9 +182,9 @@ class _SocketImpl(SocketType):
         await _cancel_shielded_checkpoint()
 
     async def connect(self, address: AddressFormat) -> None:
-        await _checkpoint_if_cancelled()
         sock = self._sock
         try:
+            await _checkpoint_if_cancelled()
             address = await resolve_address(sock, address, local=False)
             try:
                 sock.connect(address)

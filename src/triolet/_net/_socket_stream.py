@@ -6,6 +6,13 @@ pattern at the top of ``_socket.py``): one cancel check, one syscall, one yield 
 syscall succeeds, and no yield beyond the park when it had to wait. Sockets from a
 custom socket factory go through their async methods instead.
 
+``receive_some`` also remembers whether its last ``recv`` drained the kernel buffer (it
+returned fewer bytes than asked for). If so, the next call asks epoll before calling
+``recv``: in request/response traffic the speculative ``recv`` would almost always fail
+with EAGAIN, and a syscall is the most expensive thing on this path. Parking is a
+checkpoint too, so the call's guarantees don't change; data that did arrive meanwhile is
+reported by the next epoll poll.
+
 Errors: a socket closed by us gives ClosedResourceError; any other OSError (reset by
 peer, broken pipe, ...) gives BrokenResourceError with the OSError as its cause. Two
 tasks sending at once, or receiving at once, give BusyResourceError.
@@ -189,7 +196,10 @@ class SocketStream(HalfCloseableStream):
             if self._drained:
                 # The last receive emptied the kernel buffer: rather than a recv() that
                 # would most likely fail with EAGAIN, ask epoll first.
-                await _wait_readable(sock.fileno())
+                fd = sock.fileno()
+                if fd < 0:
+                    raise _ClosedResourceError("this socket was already closed")
+                await _wait_readable(fd)
             else:
                 await _checkpoint_if_cancelled()
                 try:

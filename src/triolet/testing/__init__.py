@@ -11,6 +11,7 @@ from ._memory_streams import (
     memory_stream_pump,
 )
 from .._threads import active_thread_count, wait_all_threads_completed
+from ._network import open_stream_to_socket_listener
 from ._sequencer import Sequencer
 from ._trio_test import trio_test
 
@@ -30,6 +31,7 @@ __all__ = [
     "memory_stream_one_way_pair",
     "memory_stream_pair",
     "memory_stream_pump",
+    "open_stream_to_socket_listener",
     "trio_test",
     "wait_all_tasks_blocked",
     "wait_all_threads_completed",
