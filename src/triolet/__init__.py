@@ -40,6 +40,7 @@ from ._net import (
     serve_listeners,
     serve_tcp,
 )
+from ._signals import open_signal_receiver
 from ._streams import StapledStream, aclose_forcefully
 from ._subprocess import Process, run_process
 from ._timeouts import TooSlowError, fail_after, fail_at, move_on_after, move_on_at
@@ -77,6 +78,7 @@ __all__ = [
     "move_on_after",
     "move_on_at",
     "open_nursery",
+    "open_signal_receiver",
     "open_tcp_listeners",
     "open_tcp_stream",
     "open_unix_socket",
