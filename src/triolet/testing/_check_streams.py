@@ -39,229 +39,36 @@ MockClock: but don't use one with real sockets, whose delays it would skip).
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from typing import Any, Generic, TypeVar
-
-import outcome
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from .. import _core
 from .._abc import HalfCloseableStream, ReceiveStream, SendStream, Stream
 from .._streams import aclose_forcefully
+from ._stream_check_harness import (
+    SEED,
+    Session,
+    StreamMaker,
+    check_chunk,
+    expect_same_bytes,
+    open_session,
+    receive_exactly,
+    receive_until_eof,
+    send_in_random_chunks,
+    send_then_close,
+)
 
-SendT = TypeVar("SendT", bound=SendStream)
-ReceiveT = TypeVar("ReceiveT", bound=ReceiveStream)
 StreamT = TypeVar("StreamT", bound=Stream)
-
-StreamMaker = Callable[[], Awaitable[tuple[SendT, ReceiveT]]]
 
 # Big enough that a socket pair's kernel buffers fill up in the two-way check (so a
 # stream that can't send and receive at once deadlocks), small enough to stay fast.
 _BULK_BYTES = 1 << 20
-_SEED = 0x7210_1E7
-# How long (on the run's clock) a check waits for an operation that should finish. Only
-# a broken stream ever needs it; under an autojump MockClock it costs no real time.
-_PATIENCE = 10.0
-
-
-class _Call:
-    """One stream method running in a background task, so a check can watch it block."""
-
-    def __init__(
-        self, nursery: _core.Nursery, what: str, fn: Callable[..., Awaitable[Any]], *args: object
-    ) -> None:
-        self.what = what
-        self.result: outcome.Value[Any] | outcome.Error | None = None
-        self._scope = _core.CancelScope()
-        self._finished = _core.ParkingLot()
-        nursery.start_soon(self._run, fn, args)
-
-    async def _run(self, fn: Callable[..., Awaitable[Any]], args: tuple[object, ...]) -> None:
-        try:
-            with self._scope:
-                self.result = await outcome.acapture(fn, *args)
-        finally:
-            self._finished.unpark_all()
-
-    def cancel(self) -> None:
-        self._scope.cancel()
-
-    async def wait(self, deadline: float) -> None:
-        """Wait until the call has finished, or until ``deadline`` passes."""
-        with _core.CancelScope(deadline=deadline):
-            while self.result is None:
-                await self._finished.park()
-
-    def _outcome_text(self) -> str:
-        if self.result is None:
-            return f"is still blocked (waited {_PATIENCE:g} s)"
-        if isinstance(self.result, outcome.Value):
-            return f"returned {self.result.value!r}"
-        return f"raised {self.result.error!r}"
-
-    def expect_blocked(self) -> None:
-        """Fail unless the call is still waiting (use after wait_all_tasks_blocked)."""
-        if self.result is not None:
-            raise AssertionError(f"{self.what} should block here, but it {self._outcome_text()}")
-
-    def expect_error(self, error_type: type[BaseException]) -> None:
-        """Fail unless the call has raised ``error_type``."""
-        if self.result is None:
-            self.cancel()
-        if not (
-            isinstance(self.result, outcome.Error) and isinstance(self.result.error, error_type)
-        ):
-            raise AssertionError(
-                f"{self.what} should raise {error_type.__name__}, but it {self._outcome_text()}"
-            )
-
-    def expect_success(self) -> Any:
-        """Fail unless the call has returned; give back its value."""
-        if self.result is None:
-            self.cancel()
-        if not isinstance(self.result, outcome.Value):
-            raise AssertionError(
-                f"{self.what} should have completed, but it {self._outcome_text()}"
-            )
-        return self.result.value
-
-
-class _Session(Generic[SendT, ReceiveT]):
-    """A fresh stream pair plus a nursery for the calls a check runs in the background."""
-
-    def __init__(
-        self, send_stream: SendT, receive_stream: ReceiveT, nursery: _core.Nursery
-    ) -> None:
-        self.s = send_stream
-        self.r = receive_stream
-        self._nursery = nursery
-
-    def start(self, what: str, fn: Callable[..., Awaitable[Any]], *args: object) -> _Call:
-        """Run ``fn(*args)`` in the background; ``what`` names it in failure messages."""
-        return _Call(self._nursery, what, fn, *args)
-
-    async def settle(self, *calls: _Call) -> None:
-        """Wait (with patience) until every one of ``calls`` has finished."""
-        deadline = _core.current_time() + _PATIENCE
-        for call in calls:
-            await call.wait(deadline)
-
-    async def finish(self, *calls: _Call) -> list[Any]:
-        """Wait for ``calls`` to finish; each must have returned. Gives back their values."""
-        await self.settle(*calls)
-        return [call.expect_success() for call in calls]
-
-    async def expect_blocks(
-        self, what: str, fn: Callable[..., Awaitable[Any]], *args: object
-    ) -> _Call:
-        """Start ``fn(*args)``, let every task run, and fail unless it is still blocked."""
-        call = self.start(what, fn, *args)
-        await _core.wait_all_tasks_blocked()
-        call.expect_blocked()
-        return call
-
-    async def expect_error(
-        self,
-        error_type: type[BaseException],
-        what: str,
-        fn: Callable[..., Awaitable[Any]],
-        *args: object,
-    ) -> None:
-        """Run ``fn(*args)`` to its end; fail unless it raised ``error_type``."""
-        call = self.start(what, fn, *args)
-        await self.settle(call)
-        call.expect_error(error_type)
-
-
-@asynccontextmanager
-async def _session(
-    maker: StreamMaker[SendT, ReceiveT],
-) -> AsyncIterator[_Session[SendT, ReceiveT]]:
-    send_stream, receive_stream = await maker()
-    failure: AssertionError | None = None
-    async with _core.open_nursery() as nursery:
-        try:
-            yield _Session(send_stream, receive_stream, nursery)
-        except AssertionError as exc:
-            # Re-raised below, outside the nursery, so it isn't wrapped in a group.
-            failure = exc
-        finally:
-            await aclose_forcefully(send_stream)
-            await aclose_forcefully(receive_stream)
-            nursery.cancel_scope.cancel()
-    if failure is not None:
-        raise failure
-
-
-def _check_chunk(chunk: object, max_bytes: int | None) -> bytes | bytearray:
-    if not isinstance(chunk, (bytes, bytearray)):
-        raise AssertionError(f"receive_some() should return bytes or bytearray, got {chunk!r}")
-    if max_bytes is not None and len(chunk) > max_bytes:
-        raise AssertionError(
-            f"receive_some({max_bytes}) returned {len(chunk)} bytes, more than asked for"
-        )
-    return chunk
-
-
-def _random_max_bytes(rng: random.Random) -> int | None:
-    return None if rng.random() < 0.1 else rng.randint(1, 20000)
-
-
-async def _receive_until_eof(stream: ReceiveStream, rng: random.Random | None = None) -> bytes:
-    received = bytearray()
-    while True:
-        max_bytes = None if rng is None else _random_max_bytes(rng)
-        chunk = _check_chunk(await stream.receive_some(max_bytes), max_bytes)
-        if not chunk:
-            return bytes(received)
-        received += chunk
-
-
-async def _receive_exactly(stream: ReceiveStream, count: int, rng: random.Random) -> bytes:
-    received = bytearray()
-    while len(received) < count:
-        max_bytes = _random_max_bytes(rng)
-        chunk = _check_chunk(await stream.receive_some(max_bytes), max_bytes)
-        if not chunk:
-            raise AssertionError(
-                f"receive_some() reported end of stream after {len(received)} of {count} bytes sent"
-            )
-        received += chunk
-    return bytes(received)
-
-
-async def _send_in_random_chunks(stream: SendStream, data: bytes, rng: random.Random) -> None:
-    view = memoryview(data)
-    position = 0
-    while position < len(data):
-        size = rng.randint(1, 40000)
-        chunk = view[position : position + size]
-        # Exercise every bytes-like type send_all must accept.
-        await stream.send_all(rng.choice([bytes, bytearray, memoryview])(chunk))
-        position += size
-
-
-def _expect_same_bytes(received: bytes, sent: bytes, direction: str = "") -> None:
-    if received == sent:
-        return
-    prefix = 0
-    while prefix < min(len(received), len(sent)) and received[prefix] == sent[prefix]:
-        prefix += 1
-    raise AssertionError(
-        f"data was changed in transit{direction}: sent {len(sent)} bytes, received "
-        f"{len(received)}, first difference at byte {prefix}"
-    )
-
-
-async def _send_then_close(stream: SendStream, data: bytes) -> None:
-    await stream.send_all(data)
-    await stream.aclose()
 
 
 # ---------------------------------------------------------------- one-way checks
 
 
-async def _check_stream_types(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_stream_types(session: Session[SendStream, ReceiveStream]) -> None:
     """The pair is a SendStream and a ReceiveStream."""
     if not isinstance(session.s, SendStream):
         raise AssertionError(f"{session.s!r} is not a triolet.abc.SendStream")
@@ -269,19 +76,19 @@ async def _check_stream_types(session: _Session[SendStream, ReceiveStream]) -> N
         raise AssertionError(f"{session.r!r} is not a triolet.abc.ReceiveStream")
 
 
-async def _check_data_arrives_unchanged(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_data_arrives_unchanged(session: Session[SendStream, ReceiveStream]) -> None:
     """Bytes arrive in order and unchanged, whatever the chunk sizes on either side."""
-    rng = random.Random(_SEED)
+    rng = random.Random(SEED)
     data = rng.randbytes(200_000)
-    sender = session.start("send_all() then aclose()", _send_then_close, session.s, data)
+    sender = session.start("send_all() then aclose()", send_then_close, session.s, data)
     receiver = session.start(
-        "receive_some() until end of stream", _receive_until_eof, session.r, rng
+        "receive_some() until end of stream", receive_until_eof, session.r, rng
     )
     _, received = await session.finish(sender, receiver)
-    _expect_same_bytes(received, data)
+    expect_same_bytes(received, data)
 
 
-async def _check_small_sends_and_max_bytes(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_small_sends_and_max_bytes(session: Session[SendStream, ReceiveStream]) -> None:
     """send_all takes every bytes-like type; receive_some(1) returns exactly one byte."""
     sender = session.start(
         "send_all()",
@@ -291,12 +98,12 @@ async def _check_small_sends_and_max_bytes(session: _Session[SendStream, Receive
     )
     receiver = session.start("receive_some(1) until end of stream", _receive_bytewise, session.r)
     _, received = await session.finish(sender, receiver)
-    _expect_same_bytes(received, b"xyzabc!")
+    expect_same_bytes(received, b"xyzabc!")
 
 
 async def _receive_bytewise(stream: ReceiveStream) -> bytes:
     received = bytearray()
-    while chunk := _check_chunk(await stream.receive_some(1), 1):
+    while chunk := check_chunk(await stream.receive_some(1), 1):
         received += chunk
     return bytes(received)
 
@@ -309,7 +116,7 @@ async def _send_then_close_each(
     await stream.aclose()
 
 
-async def _check_bad_max_bytes_rejected(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_bad_max_bytes_rejected(session: Session[SendStream, ReceiveStream]) -> None:
     """receive_some(0) and receive_some(-1) raise ValueError without waiting for data."""
     for max_bytes in (0, -1):
         await session.expect_error(
@@ -317,12 +124,12 @@ async def _check_bad_max_bytes_rejected(session: _Session[SendStream, ReceiveStr
         )
 
 
-async def _check_eof_is_sticky(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_eof_is_sticky(session: Session[SendStream, ReceiveStream]) -> None:
     """After the sender closes, the receiver gets its data, then b"" on every call."""
-    sender = session.start("send_all() then aclose()", _send_then_close, session.s, b"last words")
-    receiver = session.start("receive_some() until end of stream", _receive_until_eof, session.r)
+    sender = session.start("send_all() then aclose()", send_then_close, session.s, b"last words")
+    receiver = session.start("receive_some() until end of stream", receive_until_eof, session.r)
     _, received = await session.finish(sender, receiver)
-    _expect_same_bytes(received, b"last words")
+    expect_same_bytes(received, b"last words")
     for _ in range(2):
         again = session.start("receive_some() after end of stream", session.r.receive_some, 10)
         [chunk] = await session.finish(again)
@@ -332,12 +139,12 @@ async def _check_eof_is_sticky(session: _Session[SendStream, ReceiveStream]) -> 
             )
 
 
-async def _check_async_iteration(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_async_iteration(session: Session[SendStream, ReceiveStream]) -> None:
     """``async for chunk in receive_stream`` yields the data and stops at end of stream."""
-    sender = session.start("send_all() then aclose()", _send_then_close, session.s, b"iterate me")
+    sender = session.start("send_all() then aclose()", send_then_close, session.s, b"iterate me")
     receiver = session.start("async iteration", _iterate_to_the_end, session.r)
     _, received = await session.finish(sender, receiver)
-    _expect_same_bytes(received, b"iterate me")
+    expect_same_bytes(received, b"iterate me")
 
 
 async def _iterate_to_the_end(stream: ReceiveStream) -> bytes:
@@ -347,7 +154,7 @@ async def _iterate_to_the_end(stream: ReceiveStream) -> bytes:
     return bytes(received)
 
 
-async def _check_closed_send_stream_refuses(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_closed_send_stream_refuses(session: Session[SendStream, ReceiveStream]) -> None:
     """A closed send stream: aclose is idempotent, sending raises ClosedResourceError."""
     await session.s.aclose()
     await session.s.aclose()
@@ -362,7 +169,7 @@ async def _check_closed_send_stream_refuses(session: _Session[SendStream, Receiv
 
 
 async def _check_closed_receive_stream_refuses(
-    session: _Session[SendStream, ReceiveStream],
+    session: Session[SendStream, ReceiveStream],
 ) -> None:
     """A closed receive stream: aclose is idempotent, receive_some raises ClosedResourceError."""
     await session.r.aclose()
@@ -373,7 +180,7 @@ async def _check_closed_receive_stream_refuses(
 
 
 async def _check_cancelled_aclose_still_closes(
-    session: _Session[SendStream, ReceiveStream],
+    session: Session[SendStream, ReceiveStream],
 ) -> None:
     """aclose_forcefully (a cancelled aclose) leaves both ends closed."""
     await aclose_forcefully(session.s)
@@ -392,7 +199,7 @@ async def _check_cancelled_aclose_still_closes(
     )
 
 
-async def _check_concurrent_receive_is_busy(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_concurrent_receive_is_busy(session: Session[SendStream, ReceiveStream]) -> None:
     """A second concurrent receive_some raises BusyResourceError; the first is undisturbed."""
     first = await session.expect_blocks("the first receive_some()", session.r.receive_some)
     await session.expect_error(
@@ -405,7 +212,7 @@ async def _check_concurrent_receive_is_busy(session: _Session[SendStream, Receiv
         raise AssertionError(f"the first receive_some() should get b'x', got {chunk!r}")
 
 
-async def _check_close_wakes_blocked_receiver(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_close_wakes_blocked_receiver(session: Session[SendStream, ReceiveStream]) -> None:
     """Closing the receive stream wakes a task blocked in its receive_some with ClosedResourceError."""
     receiver = await session.expect_blocks(
         "receive_some() blocked while its stream is closed", session.r.receive_some
@@ -423,7 +230,7 @@ async def _send_until_broken(stream: SendStream) -> None:
 
 
 async def _check_closed_receiver_breaks_sender(
-    session: _Session[SendStream, ReceiveStream],
+    session: Session[SendStream, ReceiveStream],
 ) -> None:
     """Once the receive stream is closed, sending raises BrokenResourceError (eventually)."""
     await aclose_forcefully(session.r)
@@ -435,7 +242,7 @@ async def _check_closed_receiver_breaks_sender(
     )
 
 
-async def _check_receive_some_is_cancellable(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_receive_some_is_cancellable(session: Session[SendStream, ReceiveStream]) -> None:
     """A blocked receive_some raises Cancelled when cancelled; the stream can still be closed."""
     receiver = await session.expect_blocks("a cancelled receive_some()", session.r.receive_some)
     receiver.cancel()
@@ -446,7 +253,7 @@ async def _check_receive_some_is_cancellable(session: _Session[SendStream, Recei
 
 
 async def _check_wait_send_all_might_not_block_with_reader(
-    session: _Session[SendStream, ReceiveStream],
+    session: Session[SendStream, ReceiveStream],
 ) -> None:
     """With a reader waiting, wait_send_all_might_not_block returns and the data flows."""
     receiver = await session.expect_blocks("receive_some()", session.r.receive_some)
@@ -473,7 +280,7 @@ async def _drain(stream: ReceiveStream) -> None:
 
 
 async def _check_clogged_send_all_waits_for_reader(
-    session: _Session[SendStream, ReceiveStream],
+    session: Session[SendStream, ReceiveStream],
 ) -> None:
     """On a clogged stream send_all blocks until the receiver reads."""
     sender = await session.expect_blocks(
@@ -484,7 +291,7 @@ async def _check_clogged_send_all_waits_for_reader(
 
 
 async def _check_clogged_concurrent_send_is_busy(
-    session: _Session[SendStream, ReceiveStream],
+    session: Session[SendStream, ReceiveStream],
 ) -> None:
     """While send_all is blocked, another send_all or wait_send_all_might_not_block is busy."""
     sender = await session.expect_blocks(
@@ -502,7 +309,7 @@ async def _check_clogged_concurrent_send_is_busy(
 
 
 async def _check_clogged_wait_send_all_might_not_block(
-    session: _Session[SendStream, ReceiveStream],
+    session: Session[SendStream, ReceiveStream],
 ) -> None:
     """On a clogged stream wait_send_all_might_not_block waits for the reader and conflicts with send_all."""
     waiter = await session.expect_blocks(
@@ -521,7 +328,7 @@ async def _check_clogged_wait_send_all_might_not_block(
 
 
 async def _check_clogged_close_wakes_blocked_sender(
-    session: _Session[SendStream, ReceiveStream],
+    session: Session[SendStream, ReceiveStream],
 ) -> None:
     """Closing the send stream wakes a task blocked in its send_all with ClosedResourceError."""
     sender = await session.expect_blocks(
@@ -533,7 +340,7 @@ async def _check_clogged_close_wakes_blocked_sender(
 
 
 async def _check_clogged_receiver_close_breaks_blocked_sender(
-    session: _Session[SendStream, ReceiveStream],
+    session: Session[SendStream, ReceiveStream],
 ) -> None:
     """Closing the receive stream wakes a blocked send_all with BrokenResourceError."""
     sender = await session.expect_blocks(
@@ -544,7 +351,7 @@ async def _check_clogged_receiver_close_breaks_blocked_sender(
     sender.expect_error(_core.BrokenResourceError)
 
 
-async def _check_clogged_send_is_cancellable(session: _Session[SendStream, ReceiveStream]) -> None:
+async def _check_clogged_send_is_cancellable(session: Session[SendStream, ReceiveStream]) -> None:
     """Blocked send_all and wait_send_all_might_not_block raise Cancelled when cancelled."""
     for what, method, args in (
         (
@@ -568,15 +375,15 @@ async def _check_clogged_send_is_cancellable(session: _Session[SendStream, Recei
 async def _exchange(sender: Stream, receiver: Stream, data: bytes, seed: int) -> bytes:
     rng = random.Random(seed)
     async with _core.open_nursery() as nursery:
-        nursery.start_soon(_send_in_random_chunks, sender, data, rng)
-        received = await _receive_exactly(receiver, len(data), random.Random(seed + 1))
+        nursery.start_soon(send_in_random_chunks, sender, data, rng)
+        received = await receive_exactly(receiver, len(data), random.Random(seed + 1))
     return received
 
 
-async def _check_both_directions_at_once(session: _Session[Stream, Stream]) -> None:
+async def _check_both_directions_at_once(session: Session[Stream, Stream]) -> None:
     """Both peers send a lot at the same time without deadlock; both receive it intact."""
     a, b = session.s, session.r
-    rng = random.Random(_SEED)
+    rng = random.Random(SEED)
     a_to_b = rng.randbytes(_BULK_BYTES)
     b_to_a = rng.randbytes(_BULK_BYTES)
     forward = session.start("sending a->b", _exchange, a, b, a_to_b, 1)
@@ -587,11 +394,11 @@ async def _check_both_directions_at_once(session: _Session[Stream, Stream]) -> N
             "deadlock: with both peers sending at once, neither transfer finished; "
             "a stream's send_all must not keep its receive_some from running"
         )
-    _expect_same_bytes(forward.expect_success(), a_to_b, " (a->b)")
-    _expect_same_bytes(backward.expect_success(), b_to_a, " (b->a)")
+    expect_same_bytes(forward.expect_success(), a_to_b, " (a->b)")
+    expect_same_bytes(backward.expect_success(), b_to_a, " (b->a)")
 
 
-async def _check_send_while_receiving(session: _Session[Stream, Stream]) -> None:
+async def _check_send_while_receiving(session: Session[Stream, Stream]) -> None:
     """A stream can send while a task is blocked in its own receive_some."""
     a, b = session.s, session.r
     a_receiver = await session.expect_blocks("receive_some() on a", a.receive_some)
@@ -610,7 +417,7 @@ async def _check_send_while_receiving(session: _Session[Stream, Stream]) -> None
 
 
 async def _check_half_closeable_types(
-    session: _Session[HalfCloseableStream, HalfCloseableStream],
+    session: Session[HalfCloseableStream, HalfCloseableStream],
 ) -> None:
     """Both ends are HalfCloseableStreams."""
     for stream in (session.s, session.r):
@@ -624,26 +431,26 @@ async def _send_then_eof(stream: HalfCloseableStream, data: bytes) -> None:
 
 
 async def _check_send_eof_closes_one_direction(
-    session: _Session[HalfCloseableStream, HalfCloseableStream],
+    session: Session[HalfCloseableStream, HalfCloseableStream],
 ) -> None:
     """After send_eof the peer sees EOF but can still reply, and sending again is refused."""
     a, b = session.s, session.r
     request = session.start("send_all() then send_eof()", _send_then_eof, a, b"request")
-    b_receiver = session.start("receive_some() until end of stream", _receive_until_eof, b)
+    b_receiver = session.start("receive_some() until end of stream", receive_until_eof, b)
     _, got = await session.finish(request, b_receiver)
-    _expect_same_bytes(got, b"request", " (before send_eof)")
+    expect_same_bytes(got, b"request", " (before send_eof)")
     await session.expect_error(
         _core.ClosedResourceError, "send_all() after send_eof()", a.send_all, b"more"
     )
     await session.finish(session.start("a second send_eof()", a.send_eof))
     reply = session.start("the peer's reply after send_eof()", _send_then_eof, b, b"response")
-    a_receiver = session.start("receive_some() until end of stream", _receive_until_eof, a)
+    a_receiver = session.start("receive_some() until end of stream", receive_until_eof, a)
     _, got = await session.finish(reply, a_receiver)
-    _expect_same_bytes(got, b"response", " (the reply after send_eof)")
+    expect_same_bytes(got, b"response", " (the reply after send_eof)")
 
 
 async def _check_clogged_send_eof_is_busy(
-    session: _Session[HalfCloseableStream, HalfCloseableStream],
+    session: Session[HalfCloseableStream, HalfCloseableStream],
 ) -> None:
     """send_eof while send_all is blocked raises BusyResourceError."""
     await session.expect_blocks("send_all() on a clogged stream", session.s.send_all, b"x" * 100)
@@ -654,7 +461,7 @@ async def _check_clogged_send_eof_is_busy(
 
 # ------------------------------------------------------------------ the suites
 
-_Check = Callable[[_Session[Any, Any]], Awaitable[None]]
+_Check = Callable[[Session[Any, Any]], Awaitable[None]]
 
 _ONE_WAY_CHECKS: list[_Check] = [
     _check_stream_types,
@@ -695,7 +502,7 @@ async def _run_checks(
         return
     for check in checks:
         try:
-            async with _session(maker) as session:
+            async with open_session(maker) as session:
                 await check(session)
         except AssertionError as exc:
             summary = (check.__doc__ or "").strip().splitlines()[0]
