@@ -2,7 +2,10 @@
 
 from ._core import (
     Abort,
+    CancelScopeInfo,
+    FrameInfo,
     IOStatistics,
+    NurseryInfo,
     ParkingLot,
     ParkingLotStatistics,
     RaiseCancelT,
@@ -10,6 +13,7 @@ from ._core import (
     RunVar,
     RunVarToken,
     Task,
+    TaskInfo,
     TrioToken,
     add_instrument,
     add_parking_lot_breaker,
@@ -24,6 +28,7 @@ from ._core import (
     currently_ki_protected,
     disable_ki_protection,
     enable_ki_protection,
+    format_task_tree,
     in_trio_run,
     in_trio_task,
     notify_closing,
@@ -34,10 +39,16 @@ from ._core import (
     reschedule,
     spawn_system_task,
     start_guest_run,
+    task_tree,
     temporarily_detach_coroutine_object,
     wait_readable,
     wait_task_rescheduled,
     wait_writable,
+)
+from ._debug import (
+    LoopWatchdog,
+    enable_deadlock_detection,
+    enable_debug_server,
 )
 from ._net import encode_hostname
 from ._fdstream import FdStream
@@ -47,6 +58,15 @@ from ._thread_cache import start_thread_soon
 __all__ = [
     "Abort",
     "FdStream",
+    "CancelScopeInfo",
+    "FrameInfo",
+    "LoopWatchdog",
+    "NurseryInfo",
+    "TaskInfo",
+    "enable_deadlock_detection",
+    "enable_debug_server",
+    "format_task_tree",
+    "task_tree",
     "IOStatistics",
     "ParkingLot",
     "ParkingLotStatistics",

@@ -64,6 +64,13 @@ def _rebuild_cancelled(
     return Cancelled._create(source=source, source_task=source_task, reason=reason)
 
 
+class DeadlockError(RuntimeError):
+    """Every task is waiting and nothing can ever wake one up (opt-in detection).
+
+    The message includes the task tree, showing what each task waits for.
+    """
+
+
 class TrioInternalError(Exception):
     """A bug in triolet (or memory corruption) broke the run; please report it.
 

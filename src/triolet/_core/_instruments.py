@@ -25,6 +25,9 @@ HOOKS = (
 )
 
 
+_ONCE_HOOKS = ("before_run", "after_run")
+
+
 class Instruments:
     """The instruments of one run, indexed by hook name."""
 
@@ -35,7 +38,12 @@ class Instruments:
         self._on_change = on_change
 
     def __bool__(self) -> bool:
-        return any(self.by_hook.values())
+        """Whether any hook that the run loop calls repeatedly has an instrument.
+
+        ``before_run``/``after_run`` are called once per run whatever this says, so an
+        instrument that only uses those costs nothing per step.
+        """
+        return any(hooked for hook, hooked in self.by_hook.items() if hook not in _ONCE_HOOKS)
 
     def wants(self, hook: str) -> bool:
         return bool(self.by_hook[hook])

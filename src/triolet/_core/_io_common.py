@@ -170,6 +170,14 @@ class IOManagerBase:
             if waiters.read_task is not None or waiters.write_task is not None:
                 self._update_interest(fd, waiters)
 
+    def waited_fds(self) -> set[int]:
+        """The fds some task is waiting on right now."""
+        return {
+            fd
+            for fd, w in self._waiters.items()
+            if w.read_task is not None or w.write_task is not None
+        }
+
     def statistics(self) -> IOStatistics:
         reading = sum(1 for w in self._waiters.values() if w.read_task is not None)
         writing = sum(1 for w in self._waiters.values() if w.write_task is not None)

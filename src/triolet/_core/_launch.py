@@ -23,10 +23,14 @@ from ._clocks import SystemClock
 from ._exceptions import TrioInternalError
 from ._ki import KIManager, mark_kernel_code
 from ._run import Runner, _sniffio_name
-from ._state import run_context
+from ._state import active_runners, run_context
 from ._util import coroutine_or_error, name_of
 
 RetT = TypeVar("RetT")
+
+# Called with each new Runner before its first step (the debugging layer registers
+# here to honour TRIOLET_WATCHDOG / TRIOLET_DEBUG_SERVER without the kernel importing it).
+_run_start_hooks: list[Callable[[Runner], None]] = []
 
 
 def _refuse_nested_run() -> None:
@@ -57,8 +61,10 @@ def _open_run(
     attach = getattr(runner.clock, "_attach_runner", None)
     if attach is not None:
         attach(runner)
-    if runner.instrumented:
-        runner.instruments.call("before_run")
+    active_runners.add(runner)
+    for hook in _run_start_hooks:
+        hook(runner)
+    runner.instruments.call("before_run")
     ki.install(runner, restrict_keyboard_interrupt_to_checkpoints)
     runner.asyncgens.install()
     runner.init_task = runner.spawn(
@@ -71,9 +77,9 @@ def _close_run(runner: Runner, ki: KIManager) -> None:
     """Undo everything :func:`_open_run` installed (always runs, even after a crash)."""
     runner.asyncgens.uninstall()
     ki.uninstall()
+    active_runners.discard(runner)
     try:
-        if runner.instrumented:
-            runner.instruments.call("after_run")
+        runner.instruments.call("after_run")
     finally:
         runner.entry_queue.close()
         runner.io.close()

@@ -170,6 +170,7 @@ class Nursery(metaclass=NoPublicConstructor):
             self._add_error(body_error)
         if self._children or self._pending_starts:
             self._parent_waiting = True
+            self._parent_task.custom_sleep_data = self  # for task-tree dumps
             await wait_task_rescheduled(self._abort_parent_wait)
         elif body_error is None:
             # Leaving a nursery is always a checkpoint, even with nothing to wait for.

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import contextvars
 import math
+import os
 import select
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
@@ -44,7 +46,7 @@ from ._asyncgens import AsyncGeneratorTracker
 from ._cancel import CancelScope
 from ._deadlines import Deadlines
 from ._entry_queue import EntryQueue, TrioToken
-from ._exceptions import Cancelled, TrioInternalError
+from ._exceptions import Cancelled, DeadlockError, TrioInternalError
 from ._instruments import Instruments
 from ._io_common import HasFileno, IOStatistics
 from ._ki import mark_kernel_code
@@ -116,6 +118,13 @@ class Runner:
         self.system_context = contextvars.copy_context()
         self.run_vars: dict[Any, Any] = {}
         self.ki_pending = False
+        self.batches = 0
+        self.count_batches = False
+        # Deadlock detection (opt-in): None, "raise" or "print".
+        self.deadlock_mode: str | None = os.environ.get("TRIOLET_DETECT_DEADLOCKS") or None
+        self.deadlock_reported = False
+        # Things outside the loop that will call back into it (threads, signal receivers).
+        self.external_wakers = 0
         self.idle_waiters: dict[tuple[float, int], Task] = {}
         self._idle_tokens = count()
         self.asyncgens = AsyncGeneratorTracker(self)
@@ -218,10 +227,12 @@ class Runner:
 
     def pending_interrupt(self, task: Task) -> BaseException:
         """The exception a cancelled (or Ctrl-C'd main) task gets at its next cancel point."""
-        if task._ki_pending:
-            task._ki_pending = False
-            self.ki_pending = False
-            return KeyboardInterrupt()
+        interrupt = task._pending_interrupt
+        if interrupt is not None:
+            task._pending_interrupt = None
+            if isinstance(interrupt, KeyboardInterrupt):
+                self.ki_pending = False
+            return interrupt
         status = task._cancel_status
         assert status is not None
         return status._make_cancelled()
@@ -262,7 +273,7 @@ class Runner:
         main = self.main_task
         if main is None or self.main_outcome is not None:
             return  # raised from run() at the end
-        main._ki_pending = True
+        main._pending_interrupt = KeyboardInterrupt()
         if main._abort_func is not None:
             self.deliver_cancel(main)
 
@@ -367,6 +378,32 @@ class Runner:
             if jump is not None:
                 jump(self.deadlines.next_deadline())
 
+    def check_for_deadlock(self) -> None:
+        """Idle with no timeout: if nothing can ever wake any task, report it (opt-in)."""
+        wakeup_fd = self.entry_queue.wakeup_reader.fileno()
+        if (
+            self.entry_queue.pending()
+            or self.external_wakers
+            or self.idle_waiters
+            or self.io.waited_fds() - {wakeup_fd}
+        ):
+            self.deadlock_reported = False
+            return
+        if self.deadlock_reported:
+            return
+        self.deadlock_reported = True
+        from ._introspect import format_task_tree, snapshot
+
+        tree = snapshot(self)
+        report = "every task is waiting and nothing can wake any of them:\n\n"
+        report += format_task_tree(tree) if tree is not None else "(no tasks)"
+        main = self.main_task
+        if self.deadlock_mode == "print" or main is None or self.main_outcome is not None:
+            print(f"triolet: deadlock detected, {report}", file=sys.stderr)
+            return
+        main._pending_interrupt = DeadlockError(report)
+        self.deliver_cancel(main)
+
     def expire_deadlines(self) -> None:
         now = self.clock.current_time()
         for owner in self.deadlines.pop_expired(now):
@@ -388,6 +425,7 @@ class Runner:
         deadlines = self.deadlines
         io = self.io
         steps_since_io = 0
+        counting_batches = self.count_batches
         while self.tasks:
             # ---------------------------------------------------------------- 1. TIMEOUT
             idle_primed = False
@@ -397,9 +435,14 @@ class Runner:
                 if self.internal_errors:
                     return  # crashed, and the tasks left can't finish: abandon them
                 timeout, idle_primed = self.timeout_until_next_event()
+                if timeout == math.inf and self.deadlock_mode is not None:
+                    self.check_for_deadlock()
+                    if runq:
+                        timeout = 0
             # ---------------------------------------------------------------- 2. I/O
             if not runq or steps_since_io >= IO_POLL_STEPS or self.instrumented:
                 steps_since_io = 0
+                counting_batches = self.count_batches
                 if self.instrumented:
                     self.instruments.call("before_io_wait", timeout)
                 io.process_events((yield timeout))
@@ -413,6 +456,8 @@ class Runner:
             # ---------------------------------------------------------------- 4. RUN
             batch = len(runq)
             steps_since_io += batch
+            if counting_batches:  # lets a watchdog thread tell one long step from many short ones
+                self.batches += 1
             for _ in range(batch):
                 task = popleft()
                 self.current_task = task
@@ -440,7 +485,7 @@ class Runner:
                             self.instruments.call("task_scheduled", task)
                     elif type(message) is ParkRequest:
                         task._abort_func = message.abort_func
-                        if task._cancel_status._effectively_cancelled or task._ki_pending:  # type: ignore[union-attr]
+                        if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
                             self.deliver_cancel(task)
                     elif type(message) is DetachRequest:
                         self.task_finished(task, message.final_outcome)
@@ -490,7 +535,7 @@ async def checkpoint() -> None:
     except RuntimeError:
         current_task_or_error("triolet.lowlevel.checkpoint")  # foreign loop: explain
         raise
-    if task._cancel_status._effectively_cancelled or task._ki_pending:  # type: ignore[union-attr]
+    if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
         raise task._runner.pending_interrupt(task)
 
 
@@ -500,7 +545,7 @@ async def checkpoint_if_cancelled() -> None:
     A cancel point but not a schedule point.
     """
     task = current_task_or_error("checkpoint_if_cancelled")
-    if task._cancel_status._effectively_cancelled or task._ki_pending:  # type: ignore[union-attr]
+    if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
         await checkpoint()
 
 

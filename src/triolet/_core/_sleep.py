@@ -40,6 +40,7 @@ async def sleep_until(deadline: float) -> None:
     if deadline == math.inf:
         await sleep_forever()
     runner.deadlines.add_sleeper(task, deadline)
+    task.custom_sleep_data = float(deadline)  # for task-tree dumps
     await wait_task_rescheduled(task._abort_sleep)
 
 
@@ -54,7 +55,7 @@ async def sleep(seconds: float) -> None:
         except RuntimeError:
             current_task_or_error("triolet.sleep")  # foreign loop: explain, don't confuse
             raise
-        if task._cancel_status._effectively_cancelled or task._ki_pending:  # type: ignore[union-attr]
+        if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
             raise task._runner.pending_interrupt(task)
         return
     if not isinstance(seconds, (int, float)):

@@ -8,6 +8,7 @@ says "outside of a run" goes through :func:`current_runner`.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +21,9 @@ class _RunContext(threading.local):
 
 
 run_context = _RunContext()
+
+# Every run in progress in this process, in any thread (for the debug server).
+active_runners: weakref.WeakSet[Runner] = weakref.WeakSet()
 
 
 def current_runner(what: str = "this function") -> Runner:

@@ -32,12 +32,12 @@ class Task(metaclass=Final):
         "_child_nurseries",
         "_deadline_token",
         "_eventual_parent_nursery",
-        "_ki_pending",
         "_ki_protected",
         "_next_arg",
         "_next_fn",
         "_parent_nursery",
         "_parking_lot_breakers",
+        "_pending_interrupt",
         "_runner",
         "_send",
         "_throw",
@@ -66,7 +66,9 @@ class Task(metaclass=Final):
         self._eventual_parent_nursery: Nursery | None = None
         self._child_nurseries: list[Nursery] = []
         self._ki_protected = ki_protected
-        self._ki_pending = False
+        # Raised at the task's next cancel point: KeyboardInterrupt for the main task,
+        # or the deadlock report.
+        self._pending_interrupt: BaseException | None = None
         self._cancel_status: CancelScope | None = None
         # Parked iff _abort_func is not None.
         self._abort_func: Callable[[RaiseCancelT], Abort] | None = None
