@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from . import run
+from . import inspect, run
 
-_SUBCOMMANDS = (run,)
+_SUBCOMMANDS = (run, inspect)
 
 
 def build_parser() -> argparse.ArgumentParser:

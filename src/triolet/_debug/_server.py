@@ -9,6 +9,7 @@ process. It runs in its own thread, so it answers even when the event loop is st
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import json
@@ -89,8 +90,14 @@ def enable_debug_server() -> str:
         threading.Thread(
             target=_serve, args=(listener,), name="triolet debug server", daemon=True
         ).start()
+        atexit.register(_remove_socket, path)
         _server_path = path
         return path
+
+
+def _remove_socket(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def fetch_task_tree(pid: int, timeout: float = 5.0) -> dict[str, Any]:
