@@ -77,8 +77,8 @@ async def serve_listeners(
     Each handler runs in its own task in ``handler_nursery`` (default: a nursery inside
     this call) and its stream is closed when it returns or raises. An error from a
     handler propagates like any task error. The listeners are closed when this returns.
-    With ``nursery.start``, ``task_status.started(listeners)`` reports them once every
-    listener is being served (handy to learn the ports when you asked for port 0).
+    With ``nursery.start``, ``task_status.started(listeners)`` reports them as serving
+    begins (handy to learn the ports when you asked for port 0).
 
     Running out of descriptors or memory on accept (EMFILE, ENFILE, ENOMEM, ENOBUFS) is
     logged to the ``triolet.serve_listeners`` logger and retried after a short pause.
@@ -87,10 +87,10 @@ async def serve_listeners(
     """
     if not listeners:
         raise ValueError("serve_listeners needs at least one listener to serve")
+    # The listeners already queue incoming connections, so reporting "started" before
+    # the accept loops run loses nothing.
+    task_status.started(listeners)
     async with _core.open_nursery() as nursery:
         for listener in listeners:
             nursery.start_soon(_serve_one_listener, listener, handler_nursery or nursery, handler)
-        # Let every accept loop reach its first accept() before reporting "started".
-        await _core.sleep(0)
-        task_status.started(listeners)
     raise AssertionError("unreachable: accept loops only end by raising")
