@@ -28,13 +28,14 @@ Each pass of the loop has four phases, in this order:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import math
 import os
 import select
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import count
 from typing import Any, NoReturn, TypeVar
@@ -628,6 +629,20 @@ def spawn_system_task(
     return current_runner("spawn_system_task").spawn_system_task(
         async_fn, *args, name=name, context=context
     )
+
+
+@contextlib.contextmanager
+def external_wakeup_expected() -> Iterator[None]:
+    """Mark a stretch during which something outside the loop (a thread, a signal
+    handler) is expected to call back into it, so the opt-in deadlock detector does not
+    mistake the wait for a deadlock. For library code such as ``to_thread``.
+    """
+    runner = current_runner("external_wakeup_expected")
+    runner.external_wakers += 1
+    try:
+        yield
+    finally:
+        runner.external_wakers -= 1
 
 
 def add_instrument(instrument: Instrument) -> None:
