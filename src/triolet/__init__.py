@@ -31,6 +31,7 @@ from ._core import (
     sleep_until,
 )
 from ._deprecate import TrioDeprecationWarning
+from ._file_io import open_file, wrap_file
 from ._net import (
     SocketListener,
     SocketStream,
@@ -40,6 +41,7 @@ from ._net import (
     serve_listeners,
     serve_tcp,
 )
+from ._path import Path, PosixPath, WindowsPath
 from ._signals import open_signal_receiver
 from ._streams import StapledStream, aclose_forcefully
 from ._subprocess import Process, run_process
@@ -56,6 +58,8 @@ __all__ = [
     "ClosedResourceError",
     "EndOfChannel",
     "Nursery",
+    "Path",
+    "PosixPath",
     "Process",
     "RunFinishedError",
     "SocketListener",
@@ -65,6 +69,7 @@ __all__ = [
     "TooSlowError",
     "TrioDeprecationWarning",
     "TrioInternalError",
+    "WindowsPath",
     "WouldBlock",
     "abc",
     "aclose_forcefully",
@@ -77,6 +82,7 @@ __all__ = [
     "lowlevel",
     "move_on_after",
     "move_on_at",
+    "open_file",
     "open_nursery",
     "open_signal_receiver",
     "open_tcp_listeners",
@@ -92,4 +98,5 @@ __all__ = [
     "socket",
     "testing",
     "to_thread",
+    "wrap_file",
 ]
