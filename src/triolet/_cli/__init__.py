@@ -9,6 +9,7 @@ subcommand, write such a module and list it in ``_SUBCOMMANDS``.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from . import inspect, run
@@ -34,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
+        if (argv is None and len(sys.argv) <= 1) or (argv is not None and not argv):
+            from .._repl import main as repl
+
+            return repl()  # no subcommand at all: the interactive console
         parser.print_help()
         return 2
     status: int = handler(args)
