@@ -478,3 +478,32 @@ async def test_nested_to_thread_call_from_a_worker_runs_via_from_thread() -> Non
         return from_thread.run(to_thread.run_sync, lambda: 7)  # type: ignore[no-any-return]
 
     assert await to_thread.run_sync(worker) == 7
+
+
+# ---------------------------------------------------------------------- triolet only
+@pytest.mark.skipif(
+    not hasattr(lowlevel, "enable_deadlock_detection"), reason="triolet's deadlock detector"
+)
+async def test_waiting_for_a_thread_is_not_reported_as_a_deadlock() -> None:
+    lowlevel.enable_deadlock_detection("raise")  # type: ignore[attr-defined]
+    release = threading.Event()
+    waiting = threading.Event()
+
+    def worker() -> str:
+        waiting.set()
+        release.wait()
+        return "done"
+
+    async with triolet.open_nursery() as nursery:
+        results: list[str] = []
+
+        async def call() -> None:
+            results.append(await to_thread.run_sync(worker))
+
+        nursery.start_soon(call)
+        # The loop idles with every task waiting: only the thread can end the wait.
+        await to_thread.run_sync(waiting.wait)
+        timer = threading.Timer(0.05, release.set)
+        timer.start()
+    timer.join()
+    assert results == ["done"]

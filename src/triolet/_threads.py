@@ -34,6 +34,7 @@ import copy
 import inspect
 import threading
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import outcome
@@ -54,6 +55,7 @@ from ._core import (
     current_trio_token,
     disable_ki_protection,
     enable_ki_protection,
+    external_wakeup_expected,
     in_trio_run,
     reschedule,
     spawn_system_task,
@@ -71,7 +73,7 @@ DEFAULT_THREAD_LIMIT = 40
 class _RunThreads:
     """What one run knows about its worker threads."""
 
-    __slots__ = ("active_count", "all_done", "limiter", "token")
+    __slots__ = ("active_count", "all_done", "limiter", "running", "token", "wakeup_expected")
 
     def __init__(self) -> None:
         self.limiter = CapacityLimiter(DEFAULT_THREAD_LIMIT)
@@ -79,11 +81,27 @@ class _RunThreads:
         # to_thread calls that are still waiting for their worker (abandoned ones excluded).
         self.active_count = 0
         self.all_done = ParkingLot()
+        # Workers still running, abandoned ones included: any of them may call back into
+        # the run, so while there are some, the deadlock detector must not fire.
+        self.running = 0
+        self.wakeup_expected: AbstractContextManager[None] | None = None
 
     def call_finished(self) -> None:
         self.active_count -= 1
         if not self.active_count and self.all_done:
             self.all_done.unpark_all()
+
+    def worker_started(self) -> None:
+        self.running += 1
+        if self.running == 1:
+            self.wakeup_expected = external_wakeup_expected()
+            self.wakeup_expected.__enter__()
+
+    def worker_finished(self) -> None:
+        self.running -= 1
+        if not self.running and self.wakeup_expected is not None:
+            self.wakeup_expected.__exit__(None, None, None)
+            self.wakeup_expected = None
 
 
 _run_threads: RunVar[_RunThreads] = RunVar("triolet._threads")
@@ -208,6 +226,7 @@ class _ThreadCall:
     # -- in the loop's thread ----------------------------------------------------
     def report_back(self) -> None:
         self.limiter.release_on_behalf_of(self)
+        self.run_threads.worker_finished()
         task = self.task
         if task is not None:
             self.task = None
@@ -272,6 +291,7 @@ async def to_thread_run_sync(
         limiter.release_on_behalf_of(call)
         raise
     run_threads.active_count += 1
+    run_threads.worker_started()
     while True:
         request: _FromThreadRequest | None = await wait_task_rescheduled(call.abort)
         if request is None:
