@@ -2,13 +2,11 @@
 
 Every I/O method follows one pattern, chosen for speed on the common path:
 
-1. ``checkpoint_if_cancelled()``: a cancelled task must not consume data;
-2. try the non-blocking syscall at once;
-3. if it worked, ``cancel_shielded_checkpoint()`` so the call is still a schedule point;
-4. if it raised BlockingIOError, wait for readiness and retry. The wait itself parks
-   the task (a schedule point and a cancel point), so no extra yield follows it.
-
-A cancelled wait leaves the socket untouched: nothing was transferred.
+1. ``checkpoint()``: yield to the scheduler, then raise Cancelled if cancelled, so a
+   cancelled task never consumes or sends data and every call is a schedule point;
+2. try the non-blocking syscall;
+3. if it raised BlockingIOError, wait for readiness and retry. The wait parks the task
+   (a schedule point and a cancel point too); a cancelled wait transferred nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +27,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_checkpoint_if_cancelled = _core.checkpoint_if_cancelled
-_cancel_shielded_checkpoint = _core.cancel_shielded_checkpoint
+_checkpoint = _core.checkpoint
 _wait_readable = _core.wait_readable
 _wait_writable = _core.wait_writable
 
@@ -148,13 +145,11 @@ class _SocketImpl(SocketType):
 
     # -- the non-blocking pattern ------------------------------------------------------
     async def _io(self, wait: Callable[[Any], Any], fn: Callable[..., T], *args: Any) -> T:
-        await _checkpoint_if_cancelled()
+        await _checkpoint()
         try:
-            result = fn(*args)
+            return fn(*args)
         except BlockingIOError:
             return await self._wait_and_retry(wait, fn, *args)
-        await _cancel_shielded_checkpoint()
-        return result
 
     async def _wait_and_retry(
         self, wait: Callable[[Any], Any], fn: Callable[..., T], *args: Any
@@ -176,15 +171,14 @@ class _SocketImpl(SocketType):
         return _SocketImpl(sock), address
 
     async def bind(self, address: AddressFormat) -> None:
-        await _checkpoint_if_cancelled()
         address = await resolve_address(self._sock, address, local=True)
+        await _checkpoint()
         self._sock.bind(address)
-        await _cancel_shielded_checkpoint()
 
     async def connect(self, address: AddressFormat) -> None:
         sock = self._sock
         try:
-            await _checkpoint_if_cancelled()
+            await _checkpoint()
             address = await resolve_address(sock, address, local=False)
             try:
                 sock.connect(address)
@@ -195,7 +189,6 @@ class _SocketImpl(SocketType):
                     raise
                 raise _connect_error(exc.errno, address) from None
             else:
-                await _cancel_shielded_checkpoint()
                 return
             await _wait_writable(sock)
         except BaseException as exc:
@@ -209,14 +202,12 @@ class _SocketImpl(SocketType):
             raise _connect_error(error, address)
 
     async def recv(self, buflen: int, flags: int = 0, /) -> bytes:
-        await _checkpoint_if_cancelled()
+        await _checkpoint()
         sock = self._sock
         try:
-            data = sock.recv(buflen, flags)
+            return sock.recv(buflen, flags)
         except BlockingIOError:
             return await self._wait_and_retry(_wait_readable, sock.recv, buflen, flags)
-        await _cancel_shielded_checkpoint()
-        return data
 
     async def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
         return await self._io(_wait_readable, self._sock.recv_into, buffer, nbytes, flags)
@@ -242,17 +233,14 @@ class _SocketImpl(SocketType):
         return await self._io(_wait_readable, self._sock.recvmsg_into, buffers, ancbufsize, flags)
 
     async def send(self, bytes: Buffer, flags: int = 0, /) -> int:
-        await _checkpoint_if_cancelled()
+        await _checkpoint()
         sock = self._sock
         try:
-            sent = sock.send(bytes, flags)
+            return sock.send(bytes, flags)
         except BlockingIOError:
             return await self._wait_and_retry(_wait_writable, sock.send, bytes, flags)
-        await _cancel_shielded_checkpoint()
-        return sent
 
     async def sendto(self, *args: Any) -> int:
-        await _checkpoint_if_cancelled()
         address = await resolve_address(self._sock, args[-1], local=False)
         return await self._io(_wait_writable, self._sock.sendto, *args[:-1], address)
 
@@ -264,7 +252,6 @@ class _SocketImpl(SocketType):
         address: AddressFormat | None = None,
         /,
     ) -> int:
-        await _checkpoint_if_cancelled()
         buffers = list(buffers)
         ancdata = list(ancdata)
         if address is None:

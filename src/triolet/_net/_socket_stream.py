@@ -2,9 +2,9 @@
 
 ``send_all`` and ``receive_some`` are the hot paths of every server, so for sockets made
 by :func:`triolet.socket.socket` they talk to the stdlib socket directly (see the
-pattern at the top of ``_socket.py``): one cancel check, one syscall, one yield when the
-syscall succeeds, and no yield beyond the park when it had to wait. Sockets from a
-custom socket factory go through their async methods instead.
+pattern at the top of ``_socket.py``): one checkpoint (a yield, then the cancel check),
+then the syscall, then a park only if the syscall would block. Sockets from a custom
+socket factory go through their async methods instead.
 
 ``receive_some`` also remembers whether its last ``recv`` drained the kernel buffer (it
 returned fewer bytes than asked for). If so, the next call asks epoll before calling
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 
 DEFAULT_RECEIVE_SIZE: Final = 65536
 
-_checkpoint_if_cancelled = _core.checkpoint_if_cancelled
-_cancel_shielded_checkpoint = _core.cancel_shielded_checkpoint
+_checkpoint = _core.checkpoint
 _wait_readable = _core.wait_readable
 _wait_writable = _core.wait_writable
 _BusyResourceError = _core.BusyResourceError
@@ -101,14 +100,13 @@ class SocketStream(HalfCloseableStream):
             if sock is None:
                 await self._send_all_generic(data)
                 return
-            await _checkpoint_if_cancelled()
+            await _checkpoint()
             try:
                 sent = sock.send(data)
             except BlockingIOError:
                 sent = 0
             else:
                 if sent == len(data):
-                    await _cancel_shielded_checkpoint()
                     return
             view = memoryview(_byte_view(data))
             total = len(view)
@@ -201,14 +199,13 @@ class SocketStream(HalfCloseableStream):
                     raise _ClosedResourceError("this socket was already closed")
                 await _wait_readable(fd)
             else:
-                await _checkpoint_if_cancelled()
+                await _checkpoint()
                 try:
                     data = sock.recv(max_bytes)
                 except BlockingIOError:
                     await _wait_readable(sock.fileno())
                 else:
                     self._drained = len(data) < max_bytes
-                    await _cancel_shielded_checkpoint()
                     return data
             while True:
                 try:
