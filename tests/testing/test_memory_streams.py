@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import triolet
 from triolet.abc import HalfCloseableStream, ReceiveStream, SendStream, Stream
@@ -554,3 +559,47 @@ async def test_lockstep_pair_passes_check_half_closeable_stream() -> None:
     # Not with itself as the clogged maker: its send_eof closes the send stream, which
     # (as in trio) does not conflict with a blocked send_all.
     await check_half_closeable_stream(_lockstep_half_closeable_pair, None)
+
+
+# ---------------------------------------------------------- property: chunking
+
+chunk_lists = st.lists(st.binary(max_size=50), max_size=20)
+receive_sizes = st.lists(st.one_of(st.none(), st.integers(1, 60)), min_size=1, max_size=10)
+
+
+async def _transfer(
+    pair: Callable[[], tuple[SendStream, ReceiveStream]],
+    chunks: list[bytes],
+    sizes: list[int | None],
+) -> bytes:
+    send_stream, receive_stream = pair()
+    received = bytearray()
+
+    async def send_everything() -> None:
+        for chunk in chunks:
+            await send_stream.send_all(chunk)
+        await send_stream.aclose()
+
+    async with triolet.open_nursery() as nursery:
+        nursery.start_soon(send_everything)
+        for turn in itertools.count():
+            max_bytes = sizes[turn % len(sizes)]
+            chunk = await receive_stream.receive_some(max_bytes)
+            if not chunk:
+                break
+            assert max_bytes is None or len(chunk) <= max_bytes
+            received += chunk
+    return bytes(received)
+
+
+@pytest.mark.parametrize(
+    "pair", [memory_stream_one_way_pair, lockstep_stream_one_way_pair], ids=["memory", "lockstep"]
+)
+@settings(max_examples=60, deadline=None, database=None)
+@given(chunks=chunk_lists, sizes=receive_sizes)
+def test_bytes_arrive_unchanged_whatever_the_chunking(
+    pair: Callable[[], tuple[SendStream, ReceiveStream]],
+    chunks: list[bytes],
+    sizes: list[int | None],
+) -> None:
+    assert triolet.run(_transfer, pair, chunks, sizes) == b"".join(chunks)
