@@ -144,6 +144,10 @@ class Session(Generic[SendT, ReceiveT]):
 async def open_session(
     maker: StreamMaker[SendT, ReceiveT],
 ) -> AsyncIterator[Session[SendT, ReceiveT]]:
+    """Make a fresh pair for one check; afterwards close both ends and stop its calls.
+
+    An AssertionError from the check comes out as itself, not inside an ExceptionGroup.
+    """
     send_stream, receive_stream = await maker()
     failure: AssertionError | None = None
     async with _core.open_nursery() as nursery:
