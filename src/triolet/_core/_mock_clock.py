@@ -91,3 +91,5 @@ class MockClock(Clock):
         if seconds < 0:
             raise ValueError(f"time can't go backwards: jump({seconds}) needs seconds >= 0")
         self._virtual_base += seconds
+        if self._runner is not None:
+            self._runner.time_jumped = True

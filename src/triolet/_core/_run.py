@@ -111,7 +111,7 @@ class Runner:
         self.instruments = Instruments(instruments, self._instruments_changed)
         self.instrumented = bool(self.instruments)
         self.current_task: Task | None = None
-        self.tasks: set[Task] = set()
+        self.tasks_living = 0
         self.init_task: Task | None = None
         self.main_task: Task | None = None
         self.main_outcome: outcome.Outcome[Any] | None = None
@@ -121,6 +121,8 @@ class Runner:
         self.ki_pending = False
         self.batches = 0
         self.count_batches = False
+        # Set by MockClock.jump: expire deadlines on the next pass, even when busy.
+        self.time_jumped = False
         # Deadlock detection (opt-in): None, "raise" or "print".
         self.deadlock_mode: str | None = os.environ.get("TRIOLET_DETECT_DEADLOCKS") or None
         self.deadlock_reported = False
@@ -171,7 +173,7 @@ class Runner:
             parent_nursery=nursery,
             ki_protected=system,
         )
-        self.tasks.add(task)
+        self.tasks_living += 1
         if nursery is not None:
             nursery._children.add(task)
             scope = nursery.cancel_scope
@@ -207,7 +209,7 @@ class Runner:
             task._next_fn = task._send
             task._next_arg = next_send.value
         elif isinstance(next_send, outcome.Error):
-            task._next_fn = task._throw
+            task._next_fn = task.coro.throw
             task._next_arg = next_send.error
         else:
             raise TypeError(
@@ -300,7 +302,7 @@ class Runner:
                     error.__context__ = result.error
                 result = outcome.Error(error)
         task._cancel_status = None
-        self.tasks.discard(task)
+        self.tasks_living -= 1
         if task is self.main_task:
             self.main_outcome = result
             if nursery is not None:
@@ -427,21 +429,25 @@ class Runner:
         io = self.io
         steps_since_io = 0
         counting_batches = self.count_batches
-        while self.tasks:
-            # ---------------------------------------------------------------- 1. TIMEOUT
-            idle_primed = False
-            if runq:
-                timeout: float = 0
-            else:
-                if self.internal_errors:
-                    return  # crashed, and the tasks left can't finish: abandon them
-                timeout, idle_primed = self.timeout_until_next_event()
-                if timeout == math.inf and self.deadlock_mode is not None:
-                    self.check_for_deadlock()
-                    if runq:
-                        timeout = 0
-            # ---------------------------------------------------------------- 2. I/O
-            if not runq or steps_since_io >= IO_POLL_STEPS or self.instrumented:
+        while self.tasks_living:
+            # Phases 1-3 run whenever the loop is idle; while tasks stay runnable, only
+            # every IO_POLL_STEPS steps (or at once after a MockClock jump), so a busy
+            # loop pays for one step, not one step plus a poll and a clock read.
+            if not runq or steps_since_io >= IO_POLL_STEPS or self.instrumented or self.time_jumped:
+                self.time_jumped = False
+                # ------------------------------------------------------------ 1. TIMEOUT
+                idle_primed = False
+                if runq:
+                    timeout: float = 0
+                else:
+                    if self.internal_errors:
+                        return  # crashed, and the tasks left can't finish: abandon them
+                    timeout, idle_primed = self.timeout_until_next_event()
+                    if timeout == math.inf and self.deadlock_mode is not None:
+                        self.check_for_deadlock()
+                        if runq:
+                            timeout = 0
+                # ------------------------------------------------------------ 2. I/O
                 steps_since_io = 0
                 counting_batches = self.count_batches
                 if self.instrumented:
@@ -449,11 +455,11 @@ class Runner:
                 io.process_events((yield timeout))
                 if self.instrumented:
                     self.instruments.call("after_io_wait", timeout)
-            # ---------------------------------------------------------------- 3. TIME
-            if deadlines._live:
-                self.expire_deadlines()
-            if idle_primed and not runq:
-                self.fire_idle_waiters()
+                # ------------------------------------------------------------ 3. TIME
+                if deadlines._live:
+                    self.expire_deadlines()
+                if idle_primed and not runq:
+                    self.fire_idle_waiters()
             # ---------------------------------------------------------------- 4. RUN
             batch = len(runq)
             steps_since_io += batch
@@ -491,7 +497,7 @@ class Runner:
                     elif type(message) is DetachRequest:
                         self.task_finished(task, message.final_outcome)
                     else:
-                        task._next_fn = task._throw
+                        task._next_fn = task.coro.throw
                         task._next_arg = TypeError(
                             f"triolet received an unrecognized yield message {message!r}. Are "
                             "you awaiting something from another async framework (an asyncio "
@@ -590,7 +596,7 @@ def current_statistics() -> RunStatistics:
     next_deadline = runner.deadlines.next_deadline()
     seconds = next_deadline - runner.clock.current_time() if next_deadline != math.inf else math.inf
     return RunStatistics(
-        tasks_living=len(runner.tasks),
+        tasks_living=runner.tasks_living,
         tasks_runnable=len(runner.runq),
         seconds_to_next_deadline=seconds,
         io_statistics=runner.io.statistics(),

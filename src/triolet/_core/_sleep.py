@@ -8,7 +8,14 @@ from typing import NoReturn
 from ._run import checkpoint
 from ._state import current_task_or_error
 from ._task import Task
-from ._traps import CHECKPOINT, Abort, RaiseCancelT, wait_task_rescheduled, yield_to_loop
+from ._traps import (
+    CHECKPOINT,
+    Abort,
+    ParkRequest,
+    RaiseCancelT,
+    wait_task_rescheduled,
+    yield_to_loop,
+)
 
 
 def _abort_forever(raise_cancel: RaiseCancelT) -> Abort:
@@ -23,6 +30,21 @@ async def sleep_forever() -> NoReturn:
     )
 
 
+def _park_until(task: Task, deadline: float) -> ParkRequest:
+    """Arm ``task``'s timer; return the message that parks it until the deadline."""
+    if deadline == math.inf:
+        return _FOREVER
+    task._runner.deadlines.add_sleeper(task, deadline)
+    task.custom_sleep_data = deadline  # for task-tree dumps
+    request = task._sleep_request
+    if request is None:  # one per task, reused by every sleep: nothing allocated per sleep
+        request = task._sleep_request = ParkRequest(task._abort_sleep)
+    return request
+
+
+_FOREVER = ParkRequest(_abort_forever)
+
+
 async def sleep_until(deadline: float) -> None:
     """Sleep until the run's clock reaches ``deadline``. A checkpoint.
 
@@ -33,15 +55,10 @@ async def sleep_until(deadline: float) -> None:
     if math.isnan(deadline):
         raise ValueError("sleep_until() got a NaN deadline; pass a real time from current_time()")
     task = current_task_or_error("sleep_until")
-    runner = task._runner
-    if deadline <= runner.clock.current_time():
+    if deadline <= task._runner.clock.current_time():
         await checkpoint()
-        return
-    if deadline == math.inf:
-        await sleep_forever()
-    runner.deadlines.add_sleeper(task, deadline)
-    task.custom_sleep_data = float(deadline)  # for task-tree dumps
-    await wait_task_rescheduled(task._abort_sleep)
+    else:
+        await yield_to_loop(_park_until(task, float(deadline)))
 
 
 async def sleep(seconds: float) -> None:
@@ -65,4 +82,4 @@ async def sleep(seconds: float) -> None:
     if seconds < 0:
         raise ValueError(f"sleep() got a negative duration {seconds!r}; use a value >= 0")
     task = current_task_or_error("sleep")
-    await sleep_until(task._runner.clock.current_time() + seconds)
+    await yield_to_loop(_park_until(task, task._runner.clock.current_time() + seconds))

@@ -7,7 +7,7 @@ import types
 from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._traps import Abort, RaiseCancelT
+from ._traps import Abort, ParkRequest, RaiseCancelT
 from ._util import Final
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class Task(metaclass=Final):
         "_pending_interrupt",
         "_runner",
         "_send",
-        "_throw",
+        "_sleep_request",
         "context",
         "coro",
         "custom_sleep_data",
@@ -74,7 +74,7 @@ class Task(metaclass=Final):
         self._abort_func: Callable[[RaiseCancelT], Abort] | None = None
         # What the run loop does on this task's next step: _next_fn(_next_arg).
         self._send = coro.send
-        self._throw = coro.throw
+        self._sleep_request: ParkRequest | None = None
         self._next_fn: Callable[[Any], Any] = self._send
         self._next_arg: Any = None
         self._deadline_token = 0

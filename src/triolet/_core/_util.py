@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import types
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn, TypeVar
 
@@ -73,6 +74,18 @@ def coroutine_or_error(
     coroutine object instead of the function, passing a synchronous function, or
     passing something from another async framework (an asyncio Future, say).
     """
+    if type(async_fn) is not types.CoroutineType:  # type: ignore[comparison-overlap]  # fast path
+        coro = async_fn(*args) if callable(async_fn) else None
+        if type(coro) is types.CoroutineType:
+            return coro
+    else:
+        coro = None
+    return _check_coroutine(async_fn, args, coro)
+
+
+def _check_coroutine(
+    async_fn: Callable[..., object], args: tuple[object, ...], coro: object
+) -> Coroutine[Any, Any, Any]:
     if inspect.iscoroutine(async_fn):
         # Close it so Python does not also warn "coroutine was never awaited".
         name = getattr(async_fn, "__qualname__", "fn")
@@ -82,7 +95,6 @@ def coroutine_or_error(
         raise TypeError(
             f"triolet expected an async function, but got {async_fn!r}, which is not callable"
         )
-    coro = async_fn(*args)
     if isinstance(coro, collections.abc.Coroutine):
         return coro
     if inspect.isgenerator(coro) and coro.gi_code.co_flags & inspect.CO_ITERABLE_COROUTINE:
