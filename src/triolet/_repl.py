@@ -52,12 +52,13 @@ class TrioletConsole(code.InteractiveConsole):
         with _core.CancelScope() as scope:
             self._statement_scope = scope
             try:
-                future.set_result(await coro)
+                result = await coro
+            except _core.Cancelled:
+                raise  # our scope catches it below: that was Ctrl-C
             except BaseException as exc:
                 future.set_exception(exc)
-                if not isinstance(exc, _core.Cancelled):
-                    return
-                raise
+            else:
+                future.set_result(result)
         if scope.cancelled_caught:
             future.set_exception(KeyboardInterrupt())
 
