@@ -615,3 +615,80 @@ def test_instrument_fixture_is_installed(pytester: pytest.Pytester) -> None:
         """,
     )
     result.assert_outcomes(passed=1)
+
+
+def test_getfixturevalue_of_an_async_fixture_inside_the_test_is_an_error(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run_inner(
+        pytester,
+        """
+        import pytest
+
+        @pytest.fixture
+        async def value():
+            return 1
+
+        async def test_dynamic(request):
+            request.getfixturevalue("value")
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*'value' was requested while its test is running*"])
+
+
+# ------------------------------------------------------------------------------ hypothesis
+def test_each_hypothesis_example_gets_its_own_run(pytester: pytest.Pytester) -> None:
+    result = run_inner(
+        pytester,
+        """
+        import triolet
+        from hypothesis import given, settings, strategies as st
+
+        tokens = []
+
+        @settings(max_examples=10, deadline=None, database=None)
+        @given(st.integers(min_value=0, max_value=100))
+        async def test_property(number):
+            await triolet.sleep(0)
+            tokens.append(triolet.lowlevel.current_trio_token())
+
+        def test_runs_were_distinct():
+            assert len(tokens) >= 2
+            assert len({id(token) for token in tokens}) == len(tokens)
+        """,
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_hypothesis_example_sets_up_async_fixtures_in_its_run(pytester: pytest.Pytester) -> None:
+    result = run_inner(
+        pytester,
+        """
+        import pytest, triolet
+        from hypothesis import HealthCheck, given, settings, strategies as st
+
+        events = []
+
+        @pytest.fixture
+        async def resource():
+            events.append("up")
+            yield triolet.lowlevel.current_trio_token()
+            events.append("down")
+
+        @settings(
+            max_examples=5,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+        )
+        @given(number=st.integers())
+        async def test_property(resource, number):
+            assert resource is triolet.lowlevel.current_trio_token()
+
+        def test_set_up_and_torn_down_per_example():
+            assert len(events) >= 4
+            assert events == ["up", "down"] * (len(events) // 2)
+        """,
+    )
+    result.assert_outcomes(passed=2)
