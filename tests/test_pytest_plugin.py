@@ -692,3 +692,40 @@ def test_hypothesis_example_sets_up_async_fixtures_in_its_run(pytester: pytest.P
         """,
     )
     result.assert_outcomes(passed=2)
+
+
+def test_context_variable_set_by_a_fixture_is_seen_by_the_test(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run_inner(
+        pytester,
+        """
+        import contextvars, pytest, triolet
+
+        request_id = contextvars.ContextVar("request_id", default=None)
+
+        @pytest.fixture
+        async def tagged():
+            request_id.set("fixture-set")
+            yield
+            assert request_id.get() == "test-set"
+
+        @pytest.fixture
+        async def reader(tagged):
+            yield request_id.get()
+
+        async def test_sees_it(tagged, reader, nursery):
+            assert reader == "fixture-set"
+            assert request_id.get() == "fixture-set"
+            seen_in_background = []
+
+            async def background():
+                seen_in_background.append(request_id.get())
+
+            nursery.start_soon(background)
+            await triolet.testing.wait_all_tasks_blocked()
+            assert seen_in_background == ["fixture-set"]
+            request_id.set("test-set")
+        """,
+    )
+    result.assert_outcomes(passed=1)

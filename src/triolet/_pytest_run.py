@@ -10,6 +10,7 @@ inside it:
 * each async fixture runs in a task of its own: it waits for the async fixtures it
   depends on, calls its function, and publishes the value it returns or yields;
 * the test runs in another task once every async fixture has a value;
+* all those tasks share one ``contextvars.Context``, as if they were one task;
 * when the test has ended, each fixture is finished (an async generator is resumed past
   its ``yield``), but only after every fixture that depends on it has been finished.
 
@@ -26,6 +27,7 @@ Hypothesis example).
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -144,6 +146,10 @@ class _TestRun:
         self, test_fn: Callable[..., Any], args: Sequence[object], kwargs: Mapping[str, object]
     ) -> list[BaseException]:
         """Run the fixtures and the test; return what they raised, the test's error first."""
+        # The fixtures and the test share one contextvars.Context, as if they ran in one
+        # task: a context variable a fixture sets is seen by the test. A Context can
+        # serve several tasks because the kernel enters it only during one task's step.
+        shared_context = contextvars.copy_context()
         with self.cancel_scope:
             async with _core.open_nursery() as task_nursery:
                 for state in self.states.values():
@@ -151,6 +157,9 @@ class _TestRun:
                 task_nursery.start_soon(
                     self._run_test, test_fn, args, kwargs, name=test_fn.__qualname__
                 )
+                # None of them has taken a step yet.
+                for task in task_nursery.child_tasks:
+                    task.context = shared_context
         # Once something failed, the Cancelled errors it caused in other tasks are noise.
         real_errors = [error for error in self.errors if not isinstance(error, _core.Cancelled)]
         return real_errors or self.errors
