@@ -193,10 +193,6 @@ class CancelScope(metaclass=Final):
         self._close(owner)
         if exc is None:
             return False
-        if not self._cancel_called and self._deadline != math.inf and self._runner is not None:
-            if self._runner.clock.current_time() >= self._deadline:
-                self._cancel_called = True
-                self._cancel_source = "deadline"
         if not self._cancel_called:
             return False
         parent = self._parent
@@ -318,8 +314,11 @@ class CancelScope(metaclass=Final):
     @deadline.setter
     def deadline(self, new_deadline: float) -> None:
         new_deadline = _check_number(new_deadline, "deadline")
-        if self._relative_deadline != math.inf:
-            self._relative_deadline = math.inf  # an absolute deadline replaces the relative one
+        if self._state == _NEW and self._relative_deadline != math.inf:
+            raise RuntimeError(
+                "can't set an absolute deadline on an unentered cancel scope that has a "
+                "relative deadline; set relative_deadline instead, or enter the scope first"
+            )
         self._set_deadline(new_deadline)
 
     def _set_deadline(self, new_deadline: float) -> None:
@@ -357,7 +356,11 @@ class CancelScope(metaclass=Final):
         if value < 0:
             raise ValueError(f"relative_deadline must be >= 0, got {value!r}")
         if self._state == _NEW:
-            self._deadline = math.inf
+            if self._deadline != math.inf:
+                raise RuntimeError(
+                    "can't set a relative deadline on an unentered cancel scope that has an "
+                    "absolute deadline; set deadline instead, or enter the scope first"
+                )
             self._relative_deadline = value
             return
         runner = self._runner

@@ -24,7 +24,7 @@ from ._cancel import CancelScope
 from ._exceptions import Cancelled
 from ._ki import mark_kernel_code
 from ._state import current_task_or_error
-from ._traps import Abort, RaiseCancelT, wait_task_rescheduled
+from ._traps import Abort, RaiseCancelT, cancel_shielded_checkpoint, wait_task_rescheduled
 from ._util import Final, NoPublicConstructor
 
 if TYPE_CHECKING:
@@ -151,15 +151,14 @@ class Nursery(metaclass=NoPublicConstructor):
             self._parent_task._runner.reschedule(self._parent_task, outcome.Value(None))
 
     def _abort_parent_wait(self, raise_cancel: RaiseCancelT) -> Abort:
-        # The parent is cancelled while waiting for children: remember why (so the
-        # cancellation propagates once the children are gone) and keep waiting. A
-        # cancellation of this nursery's own scope would be swallowed on exit anyway, so
-        # it is not recorded (it must not turn a lone child error into a group).
+        # The parent is cancelled while waiting for children: keep waiting. Waiting here
+        # is not a cancel point (as in trio): the nursery raises Cancelled only if a child
+        # did, and children that finish normally (shielded ones, say) let the body's
+        # code after the block run. A KeyboardInterrupt is not a cancellation: keep it.
         try:
             raise_cancel()
-        except Cancelled as exc:
-            if self.cancel_scope._cancel_origin is not self.cancel_scope:
-                self._add_error(exc)
+        except Cancelled:
+            pass
         except BaseException as exc:
             self._add_error(exc)
         return Abort.FAILED
@@ -173,13 +172,8 @@ class Nursery(metaclass=NoPublicConstructor):
             self._parent_task.custom_sleep_data = self  # for task-tree dumps
             await wait_task_rescheduled(self._abort_parent_wait)
         elif body_error is None:
-            # Leaving a nursery is always a checkpoint, even with nothing to wait for.
-            from ._run import checkpoint
-
-            try:
-                await checkpoint()
-            except BaseException as exc:
-                self._add_error(exc)
+            # Leaving a nursery is always a schedule point, but never a cancel point.
+            await cancel_shielded_checkpoint()
         self._closed = True
         parent = self._parent_task
         if self in parent._child_nurseries:
