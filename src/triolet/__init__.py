@@ -43,6 +43,14 @@ from ._net import (
 )
 from ._path import Path, PosixPath, WindowsPath
 from ._signals import open_signal_receiver
+from ._ssl import (
+    NeedHandshakeError,
+    SSLListener,
+    SSLStream,
+    open_ssl_over_tcp_listeners,
+    open_ssl_over_tcp_stream,
+    serve_ssl_over_tcp,
+)
 from ._streams import StapledStream, aclose_forcefully
 from ._subprocess import Process, run_process
 from ._timeouts import TooSlowError, fail_after, fail_at, move_on_after, move_on_at
@@ -61,7 +69,10 @@ __all__ = [
     "Path",
     "PosixPath",
     "Process",
+    "NeedHandshakeError",
     "RunFinishedError",
+    "SSLListener",
+    "SSLStream",
     "SocketListener",
     "SocketStream",
     "StapledStream",
@@ -84,6 +95,8 @@ __all__ = [
     "move_on_at",
     "open_file",
     "open_nursery",
+    "open_ssl_over_tcp_listeners",
+    "open_ssl_over_tcp_stream",
     "open_signal_receiver",
     "open_tcp_listeners",
     "open_tcp_stream",
@@ -91,6 +104,7 @@ __all__ = [
     "run",
     "run_process",
     "serve_listeners",
+    "serve_ssl_over_tcp",
     "serve_tcp",
     "sleep",
     "sleep_forever",

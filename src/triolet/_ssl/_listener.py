@@ -1,0 +1,45 @@
+"""SSLListener: wrap each connection another listener accepts in a server-side SSLStream."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Generic
+
+from .._abc import Listener
+from ._stream import SSLStream, T_Stream
+
+
+class SSLListener(Listener[SSLStream[T_Stream]], Generic[T_Stream]):
+    """A :class:`~triolet.abc.Listener` whose streams speak TLS as the server.
+
+    ``accept()`` waits for a connection on ``transport_listener`` and returns it wrapped
+    in ``SSLStream(stream, ssl_context, server_side=True,
+    https_compatible=https_compatible)``. The handshake is not done here: it happens on
+    the stream's first use, in whichever task handles the connection, so one slow or
+    hostile client cannot hold up the accept loop.
+    """
+
+    def __init__(
+        self,
+        transport_listener: Listener[T_Stream],
+        ssl_context: ssl.SSLContext,
+        *,
+        https_compatible: bool = False,
+    ) -> None:
+        self.transport_listener = transport_listener
+        self._ssl_context = ssl_context
+        self._https_compatible = https_compatible
+
+    async def accept(self) -> SSLStream[T_Stream]:
+        """Accept the next connection and wrap it; raises what the transport's ``accept`` raises."""
+        transport_stream = await self.transport_listener.accept()
+        return SSLStream(
+            transport_stream,
+            self._ssl_context,
+            server_side=True,
+            https_compatible=self._https_compatible,
+        )
+
+    async def aclose(self) -> None:
+        """Close the transport listener; a checkpoint."""
+        await self.transport_listener.aclose()
