@@ -12,13 +12,6 @@ class TooSlowError(Exception):
     """A :func:`fail_after` / :func:`fail_at` block ran past its deadline."""
 
 
-def _check_seconds(seconds: float) -> None:
-    if math.isnan(seconds):
-        raise ValueError("timeout must not be NaN; pass a number of seconds >= 0")
-    if seconds < 0:
-        raise ValueError(f"timeout must be non-negative, got {seconds!r}")
-
-
 def move_on_at(deadline: float, *, shield: bool = False) -> _core.CancelScope:
     """A cancel scope that is cancelled when the clock reaches ``deadline``."""
     if math.isnan(deadline):
@@ -31,7 +24,8 @@ def move_on_after(seconds: float, *, shield: bool = False) -> _core.CancelScope:
 
     Check ``scope.cancelled_caught`` afterwards to learn whether it timed out.
     """
-    _check_seconds(seconds)
+    if seconds < 0:  # CancelScope checks the rest; this is the message trio users know
+        raise ValueError(f"timeout must be non-negative, got {seconds!r}")
     return _core.CancelScope(relative_deadline=seconds, shield=shield)
 
 

@@ -101,7 +101,9 @@ class CancelScope(metaclass=Final):
         self._cancel_source_task: str | None = None
         self._parent: CancelScope | None = None
         self._children: set[CancelScope] | None = None
-        self._tasks: set[Task] = set()
+        # Tasks whose innermost scope is this one. Only nursery scopes hold a set (their
+        # children live in them); for other scopes that task can only be the owner.
+        self._tasks: set[Task] | None = None
         self._owner: Task | None = None
         self._runner: Runner | None = None
         self._state = _NEW
@@ -109,7 +111,10 @@ class CancelScope(metaclass=Final):
 
     # ------------------------------------------------------------------ entering
     def __enter__(self) -> Self:
-        task = current_task_or_error("CancelScope.__enter__")
+        runner = run_context.runner
+        task = runner.current_task if runner is not None else None
+        if task is None:
+            task = current_task_or_error("CancelScope.__enter__")
         if self._state != _NEW:
             raise RuntimeError(
                 "Each CancelScope may only be used for a single 'with' block; create a new one"
@@ -119,11 +124,14 @@ class CancelScope(metaclass=Final):
         runner = task._runner
         self._runner = runner
         if self._relative_deadline != math.inf:
-            self._deadline = runner.clock.current_time() + self._relative_deadline
+            now = runner.clock.current_time()
+            self._deadline = now + self._relative_deadline
             self._relative_deadline = math.inf
+        elif self._deadline != math.inf:
+            now = runner.clock.current_time()
         self._attach(task._cancel_status, task)
         if self._deadline != math.inf:
-            if runner.clock.current_time() >= self._deadline:
+            if now >= self._deadline:
                 self._record_cancel("deadline", None, None)
             else:
                 runner.deadlines.add_scope(self)
@@ -138,10 +146,12 @@ class CancelScope(metaclass=Final):
             else:
                 parent._children.add(self)
         if task is not None:
-            if task._cancel_status is not None:
-                task._cancel_status._tasks.discard(task)
+            old = task._cancel_status
+            if old is not None and old._tasks is not None:
+                old._tasks.discard(task)
             task._cancel_status = self
-            self._tasks.add(task)
+            if self._tasks is not None:
+                self._tasks.add(task)
         # A fresh, uncancelled scope under an uncancelled parent changes nothing: skip the walk.
         if (
             self._cancel_called
@@ -218,12 +228,14 @@ class CancelScope(metaclass=Final):
 
     def _close(self, task: Task) -> None:
         self._state = _EXITED
-        self._tasks.discard(task)
+        if self._tasks is not None:
+            self._tasks.discard(task)
         parent = self._parent
         if parent is not None:
             if parent._children is not None:
                 parent._children.discard(self)
-            parent._tasks.add(task)
+            if parent._tasks is not None:
+                parent._tasks.add(task)
         task._cancel_status = parent
         if self._deadline != math.inf and self._runner is not None:
             self._runner.deadlines.remove_scope(self)
@@ -276,10 +288,19 @@ class CancelScope(metaclass=Final):
             was = scope._effectively_cancelled
             scope._effectively_cancelled = now
             scope._cancel_origin = origin
-            if now and not was and scope._tasks:
-                for task in list(scope._tasks):
-                    if task._abort_func is not None:
-                        task._runner.deliver_cancel(task)
+            if now and not was:
+                if scope._tasks is None:
+                    owner = scope._owner
+                    if (
+                        owner is not None
+                        and owner._cancel_status is scope
+                        and owner._abort_func is not None
+                    ):
+                        owner._runner.deliver_cancel(owner)
+                else:
+                    for task in list(scope._tasks):
+                        if task._abort_func is not None:
+                            task._runner.deliver_cancel(task)
             if scope._children:
                 pending.extend(scope._children)
 

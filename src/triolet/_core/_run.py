@@ -123,6 +123,7 @@ class Runner:
         self.count_batches = False
         # Set by MockClock.jump: expire deadlines on the next pass, even when busy.
         self.time_jumped = False
+        self.init_waiting_for_main = False
         # Deadlock detection (opt-in): None, "raise" or "print".
         self.deadlock_mode: str | None = os.environ.get("TRIOLET_DETECT_DEADLOCKS") or None
         self.deadlock_reported = False
@@ -178,7 +179,7 @@ class Runner:
             nursery._children.add(task)
             scope = nursery.cancel_scope
             task._cancel_status = scope
-            scope._tasks.add(task)
+            scope._tasks.add(task)  # type: ignore[union-attr]  # nursery scopes have sets
         self.runq.append(task)
         if self.instrumented:
             self.instruments.call("task_spawned", task)
@@ -292,7 +293,8 @@ class Runner:
         status = task._cancel_status
         nursery = task._parent_nursery
         if status is not None:
-            status._tasks.discard(task)
+            if status._tasks is not None:
+                status._tasks.discard(task)
             if nursery is not None and status is not nursery.cancel_scope:
                 error = RuntimeError(
                     f"task {task.name!r} exited with a cancel scope still open (cancel scope "
@@ -308,7 +310,10 @@ class Runner:
             if nursery is not None:
                 nursery._child_finished(task, outcome.Value(None))
             init = self.init_task
-            if init is not None and init._abort_func is not None:
+            # Only if init is parked waiting for main: if a crash cancelled it, it may be
+            # parked in its nursery's exit instead, which only the nursery may wake.
+            if init is not None and self.init_waiting_for_main:
+                self.init_waiting_for_main = False
                 self.wake(init, None)
         elif task is self.init_task:
             if isinstance(result, outcome.Error):
@@ -331,9 +336,14 @@ class Runner:
             )
             self.spawn_system_task(self.entry_queue_task, name="<TrioToken.run_sync_soon task>")
             if self.main_outcome is None:
-                await wait_task_rescheduled(_abort_succeeds)
+                self.init_waiting_for_main = True
+                await wait_task_rescheduled(self._abort_init_wait)
             await self.asyncgens.close_survivors()
             system_nursery.cancel_scope._record_cancel("shutdown", None, None)
+
+    def _abort_init_wait(self, raise_cancel: RaiseCancelT) -> Abort:
+        self.init_waiting_for_main = False
+        return Abort.SUCCEEDED
 
     async def entry_queue_task(self) -> None:
         queue = self.entry_queue
@@ -521,10 +531,6 @@ mark_kernel_code(
     Runner.init,
     Runner.entry_queue_task,
 )
-
-
-def _abort_succeeds(raise_cancel: RaiseCancelT) -> Abort:
-    return Abort.SUCCEEDED
 
 
 _sniffio_override: list[str] = []
