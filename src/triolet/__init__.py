@@ -31,6 +31,7 @@ from ._core import (
     sleep_until,
 )
 from ._deprecate import TrioDeprecationWarning
+from ._dtls import DTLSChannel, DTLSChannelStatistics, DTLSEndpoint
 from ._file_io import open_file, wrap_file
 from ._net import (
     SocketListener,
@@ -64,6 +65,9 @@ __all__ = [
     "CancelScope",
     "Cancelled",
     "ClosedResourceError",
+    "DTLSChannel",
+    "DTLSChannelStatistics",
+    "DTLSEndpoint",
     "EndOfChannel",
     "Nursery",
     "Path",
