@@ -339,3 +339,20 @@ async def test_without_pyopenssl_dtls_names_the_extra(monkeypatch: pytest.Monkey
     sock = await udp_socket()
     with sock, pytest.raises(ImportError, match=r"triolet\[dtls\]"):
         triolet.DTLSEndpoint(sock)
+
+
+@triolet_only
+async def test_untrusted_server_certificate_breaks_the_handshake(
+    contexts: tuple[Any, Any],
+) -> None:
+    # trio's client keeps the handshake going (the test times out there).
+    async def body(server: Any, address: tuple[str, int]) -> None:
+        untrusting_ctx = SSL.Context(SSL.DTLS_METHOD)
+        untrusting_ctx.set_verify(SSL.VERIFY_PEER)
+        with triolet.DTLSEndpoint(await udp_socket()) as client:
+            channel = client.connect(address, untrusting_ctx)
+            with pytest.raises(triolet.BrokenResourceError) as info:
+                await channel.do_handshake()
+            assert isinstance(info.value.__cause__, SSL.Error)
+
+    await with_echo_server(contexts, body)
