@@ -59,27 +59,25 @@ def trio_like_bulk(name: str, chunks: int) -> Result:
     lib = trio_like(name)
 
     async def main() -> Result:
-        done = lib.Event()
+        listeners = await lib.open_tcp_listeners(0, host="127.0.0.1")
+        port = listeners[0].socket.getsockname()[1]
         total = 0
 
-        async def sink(stream: Any) -> None:
+        async def sink() -> None:
             nonlocal total
-            async for data in stream:
-                total += len(data)
-            done.set()
+            async with await listeners[0].accept() as stream:
+                async for data in stream:
+                    total += len(data)
 
-        async with lib.open_nursery() as nursery:
-            serve = functools.partial(lib.serve_tcp, sink, 0, host="127.0.0.1")
-            listeners = await nursery.start(serve)
-            port = listeners[0].socket.getsockname()[1]
-            watch = Stopwatch.started()
-            async with await lib.open_tcp_stream("127.0.0.1", port) as stream:
+        watch = Stopwatch.started()
+        async with await lib.open_tcp_stream("127.0.0.1", port) as stream:
+            async with lib.open_nursery() as nursery:
+                nursery.start_soon(sink)
                 for _ in range(chunks):
                     await stream.send_all(CHUNK)
                 await stream.send_eof()
-                await done.wait()
-            watch.stop()
-            nursery.cancel_scope.cancel()
+        watch.stop()
+        await listeners[0].aclose()
         assert total == chunks * len(CHUNK), total
         return watch.result(chunks * len(CHUNK) // 2**20)
 
