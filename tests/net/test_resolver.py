@@ -152,3 +152,16 @@ async def test_custom_socket_factory_makes_sockets_without_fileno() -> None:
         (tsocket.AF_INET6, tsocket.SOCK_DGRAM, 0),
         (tsocket.AF_INET, tsocket.SOCK_STREAM, 0),
     ]
+
+
+async def test_non_ascii_names_reach_the_resolver_idna_2008_encoded() -> None:
+    # IDNA 2003 (the stdlib codec) would turn "straße" into "strasse".
+    resolver = RecordingResolver()
+    tsocket.set_custom_hostname_resolver(resolver)
+    try:
+        await tsocket.getaddrinfo("straße.example", 80)
+        with tsocket.socket() as sock:
+            await sock.bind(("straße.example", 0))
+    finally:
+        tsocket.set_custom_hostname_resolver(None)
+    assert [call[1] for call in resolver.calls] == [b"xn--strae-oqa.example"] * 2

@@ -66,11 +66,15 @@ async def resolve_address(sock: _stdlib_socket.socket, address: Any, *, local: b
     ):
         flags |= _stdlib_socket.AI_V4MAPPED
 
-    try:
-        infos: list[Any] = _stdlib_socket.getaddrinfo(
-            host, port, family, sock.type, sock.proto, flags | _NUMERIC_ONLY
-        )
-    except _stdlib_socket.gaierror:
+    infos: list[Any] = []
+    if not isinstance(host, str) or host.isascii():  # see getaddrinfo: never numeric
+        try:
+            infos = _stdlib_socket.getaddrinfo(
+                host, port, family, sock.type, sock.proto, flags | _NUMERIC_ONLY
+            )
+        except _stdlib_socket.gaierror:
+            pass
+    if not infos:
         infos = await getaddrinfo(host, port, family, sock.type, sock.proto, flags)
     if not infos:
         raise OSError(f"the resolver returned no addresses for {address!r}")

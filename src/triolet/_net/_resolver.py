@@ -85,13 +85,18 @@ async def getaddrinfo(
     (its message names the host and port) when the name can't be resolved. A checkpoint.
     """
     await _core.checkpoint_if_cancelled()
-    try:
-        numeric = _stdlib_socket.getaddrinfo(host, port, family, type, proto, flags | _NUMERIC_ONLY)
-    except _stdlib_socket.gaierror:
-        pass
-    else:
-        await _core.cancel_shielded_checkpoint()
-        return numeric  # type: ignore[return-value]
+    # Non-ASCII names are never numeric; the stdlib would run them through its own,
+    # older IDNA codec first, so keep them away from it.
+    if not isinstance(host, str) or host.isascii():
+        try:
+            numeric = _stdlib_socket.getaddrinfo(
+                host, port, family, type, proto, flags | _NUMERIC_ONLY
+            )
+        except _stdlib_socket.gaierror:
+            pass
+        else:
+            await _core.cancel_shielded_checkpoint()
+            return numeric  # type: ignore[return-value]
 
     encoded_host = encode_hostname(host) if isinstance(host, str) else host
     resolver = _hostname_resolver.get()
