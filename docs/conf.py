@@ -25,3 +25,20 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 # Triolet's docstrings mention code with ``double backticks``; a single-backtick
 # name is meant as a cross-reference to a Python object.
 default_role = "py:obj"
+# Wide enough for the examples' 100-column lines and the task trees.
+html_theme_options = {"page_width": "1240px", "sidebar_width": "220px", "body_max_width": "none"}
+
+
+def _public_bases(app, name, obj, options, bases):
+    """Show a class's public ancestors in place of private helper bases."""
+
+    def public(base):
+        if getattr(base, "__name__", "").startswith("_"):
+            return [ancestor for parent in base.__bases__ for ancestor in public(parent)]
+        return [base]
+
+    bases[:] = list(dict.fromkeys(ancestor for base in bases for ancestor in public(base)))
+
+
+def setup(app):
+    app.connect("autodoc-process-bases", _public_bases)

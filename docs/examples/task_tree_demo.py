@@ -13,7 +13,7 @@ async def wait_for_lock(lock):
 
 
 async def nap():
-    with triolet.CancelScope(shield=True):  # cancelling the nursery won't interrupt it
+    with triolet.CancelScope(shield=True):  # the nursery's cancel() can't reach in
         await triolet.sleep(0.2)
 
 
