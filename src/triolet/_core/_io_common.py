@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import outcome
 
 from ._exceptions import BusyResourceError, ClosedResourceError
+from ._ki import mark_kernel_code
 from ._traps import Abort, RaiseCancelT, wait_task_rescheduled
 
 if TYPE_CHECKING:
@@ -182,3 +183,7 @@ class IOManagerBase:
         reading = sum(1 for w in self._waiters.values() if w.read_task is not None)
         writing = sum(1 for w in self._waiters.values() if w.write_task is not None)
         return IOStatistics(reading, writing, self.backend_name)
+
+
+# A Ctrl-C between registering a waiter and parking would leave the fd registered.
+mark_kernel_code(IOManagerBase._wait, IOManagerBase.notify_closing)

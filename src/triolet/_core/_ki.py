@@ -91,8 +91,15 @@ class KIManager:
         def handler(signum: int, frame: types.FrameType | None) -> None:
             if not restrict_to_checkpoints and not frame_is_protected(frame):
                 raise KeyboardInterrupt
+            # Deferred. This runs between two bytecodes of whatever the loop's thread was
+            # doing, maybe holding a lock: take none, only set flags. The main task's next
+            # checkpoint raises the interrupt; if it is parked, the entry queue task
+            # (woken through the wakeup socket) delivers it with deliver_ki().
             runner.ki_pending = True
-            runner.entry_queue.run_sync_soon(runner.deliver_ki, idempotent=True)
+            main = runner.main_task
+            if main is not None and main._pending_interrupt is None:
+                main._pending_interrupt = KeyboardInterrupt()
+            runner.entry_queue.wake_loop()
 
         self._previous = signal.signal(signal.SIGINT, handler)
         self._installed = True

@@ -302,7 +302,7 @@ def open_nursery(strict_exception_groups: bool | None = None) -> NurseryManager:
 
     ``strict_exception_groups`` overrides the run's default (True: errors always come
     wrapped in an ExceptionGroup). Leaving the block waits for every child; it is a
-    checkpoint.
+    schedule point, and it raises Cancelled only if the body or a child did.
     """
     return NurseryManager(strict_exception_groups)
 
@@ -320,4 +320,6 @@ mark_kernel_code(
     CancelScope._close,
     CancelScope.cancel,
     CancelScope._recompute,
+    CancelScope._record_cancel,
+    CancelScope._set_deadline,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import NoReturn
 
+from ._ki import mark_kernel_code
 from ._run import checkpoint
 from ._state import current_task_or_error
 from ._task import Task
@@ -83,3 +84,7 @@ async def sleep(seconds: float) -> None:
         raise ValueError(f"sleep() got a negative duration {seconds!r}; use a value >= 0")
     task = current_task_or_error("sleep")
     await yield_to_loop(_park_until(task, task._runner.clock.current_time() + seconds))
+
+
+# A Ctrl-C between arming the timer and parking would leave a stale timer behind.
+mark_kernel_code(_park_until, sleep_until, sleep)

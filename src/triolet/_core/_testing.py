@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from ._abc import Instrument
+from ._ki import mark_kernel_code
 from ._state import current_task_or_error
 from ._task import Task
 from ._traps import Abort, RaiseCancelT, wait_task_rescheduled
@@ -30,6 +31,10 @@ async def wait_all_tasks_blocked(cushion: float = 0.0) -> None:
         return Abort.SUCCEEDED
 
     await wait_task_rescheduled(abort)
+
+
+# A Ctrl-C between registering the waiter and parking would leave it registered.
+mark_kernel_code(wait_all_tasks_blocked)
 
 
 class _StepCounter(Instrument):

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import outcome
 
+from ._ki import mark_kernel_code
+
 if TYPE_CHECKING:
     from ._task import Task
 
@@ -139,3 +141,6 @@ async def reattach_detached_coroutine_object(task: Task, yield_value: object) ->
 
 
 _REATTACH = object()
+
+
+mark_kernel_code(wait_task_rescheduled, yield_to_loop)
