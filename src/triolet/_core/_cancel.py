@@ -30,6 +30,7 @@ from ._util import Final
 if TYPE_CHECKING:
     from typing import Self
 
+    from ._nursery import Nursery
     from ._run import Runner
     from ._task import Task
 
@@ -64,13 +65,13 @@ class CancelScope(metaclass=Final):
         "_deadline",
         "_deadline_token",
         "_effectively_cancelled",
+        "_nursery",
         "_owner",
         "_parent",
         "_relative_deadline",
         "_runner",
         "_shield",
         "_state",
-        "_tasks",
         "cancelled_caught",
     )
 
@@ -101,9 +102,10 @@ class CancelScope(metaclass=Final):
         self._cancel_source_task: str | None = None
         self._parent: CancelScope | None = None
         self._children: set[CancelScope] | None = None
-        # Tasks whose innermost scope is this one. Only nursery scopes hold a set (their
-        # children live in them); for other scopes that task can only be the owner.
-        self._tasks: set[Task] | None = None
+        # Set for a nursery's scope. The tasks whose innermost scope is this one are the
+        # owner (when it has entered nothing inside) and, for a nursery scope, those of the
+        # nursery's children that have entered nothing inside: no separate set to maintain.
+        self._nursery: Nursery | None = None
         self._owner: Task | None = None
         self._runner: Runner | None = None
         self._state = _NEW
@@ -146,12 +148,7 @@ class CancelScope(metaclass=Final):
             else:
                 parent._children.add(self)
         if task is not None:
-            old = task._cancel_status
-            if old is not None and old._tasks is not None:
-                old._tasks.discard(task)
             task._cancel_status = self
-            if self._tasks is not None:
-                self._tasks.add(task)
         # A fresh, uncancelled scope under an uncancelled parent changes nothing: skip the walk.
         if (
             self._cancel_called
@@ -228,14 +225,10 @@ class CancelScope(metaclass=Final):
 
     def _close(self, task: Task) -> None:
         self._state = _EXITED
-        if self._tasks is not None:
-            self._tasks.discard(task)
         parent = self._parent
         if parent is not None:
             if parent._children is not None:
                 parent._children.discard(self)
-            if parent._tasks is not None:
-                parent._tasks.add(task)
         task._cancel_status = parent
         if self._deadline != math.inf and self._runner is not None:
             self._runner.deadlines.remove_scope(self)
@@ -289,17 +282,12 @@ class CancelScope(metaclass=Final):
             scope._effectively_cancelled = now
             scope._cancel_origin = origin
             if now and not was:
-                if scope._tasks is None:
-                    owner = scope._owner
-                    if (
-                        owner is not None
-                        and owner._cancel_status is scope
-                        and owner._abort_func is not None
-                    ):
-                        owner._runner.deliver_cancel(owner)
-                else:
-                    for task in list(scope._tasks):
-                        if task._abort_func is not None:
+                owner = scope._owner
+                if owner is not None and owner._cancel_status is scope and owner._abort_func:
+                    owner._runner.deliver_cancel(owner)
+                if scope._nursery is not None:
+                    for task in list(scope._nursery._children):
+                        if task._cancel_status is scope and task._abort_func is not None:
                             task._runner.deliver_cancel(task)
             if scope._children:
                 pending.extend(scope._children)

@@ -223,9 +223,7 @@ class _TaskStatus(Generic[StatusT], metaclass=Final):
         old_scope, new_scope = old.cancel_scope, new.cancel_scope
         scope = task._cancel_status
         if scope is old_scope:
-            old_scope._tasks.discard(task)  # type: ignore[union-attr]  # nursery scopes have sets
             task._cancel_status = new_scope
-            new_scope._tasks.add(task)  # type: ignore[union-attr]
         else:
             while scope is not None and scope._parent is not old_scope:
                 scope = scope._parent
@@ -250,9 +248,9 @@ class NurseryManager(metaclass=Final):
         if strict is None:
             strict = task._runner.strict_exception_groups
         scope = self._scope = CancelScope()
-        scope._tasks = set()  # a nursery scope holds its child tasks directly
         scope.__enter__()
         nursery = self._nursery = Nursery._create(task, scope, strict)
+        scope._nursery = nursery
         task._child_nurseries.append(nursery)
         return nursery
 

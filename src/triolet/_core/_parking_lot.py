@@ -25,10 +25,11 @@ class ParkingLotStatistics:
 
 
 def _check_count(count: int | float) -> int | float:
-    if not isinstance(count, (int, float)) or (isinstance(count, float) and count != math.inf):
+    # As in trio: a count <= 0 wakes nobody; a fractional one is a mistake.
+    if not isinstance(count, (int, float)):
         raise TypeError(f"count must be an int or math.inf, not {count!r}")
-    if count < 0:
-        raise ValueError(f"count must be >= 0, got {count}")
+    if count != math.inf and count != int(count):
+        raise ValueError(f"count must be a whole number of tasks or math.inf, not {count!r}")
     return count
 
 
@@ -128,17 +129,25 @@ class ParkingLot(metaclass=Final):
 
 
 def add_parking_lot_breaker(task: Task, lot: ParkingLot) -> None:
-    """Break ``lot`` automatically when ``task`` exits (used to detect abandoned locks)."""
+    """Break ``lot`` automatically when ``task`` exits (used to detect abandoned locks).
+
+    BrokenResourceError if ``task`` has already exited.
+    """
+    coro = task.coro
+    if getattr(coro, "cr_frame", getattr(coro, "gi_frame", None)) is None:
+        raise BrokenResourceError(
+            f"{task!r} has already exited, so it can't break {lot!r} when it exits"
+        )
     if task._parking_lot_breakers is None:
         task._parking_lot_breakers = []
     task._parking_lot_breakers.append(lot)
 
 
 def remove_parking_lot_breaker(task: Task, lot: ParkingLot) -> None:
-    """Undo :func:`add_parking_lot_breaker`; ValueError if it was not registered."""
+    """Undo :func:`add_parking_lot_breaker`; RuntimeError if it was not registered."""
     breakers = task._parking_lot_breakers
     if not breakers or lot not in breakers:
-        raise ValueError("that parking lot is not registered as broken by that task's exit")
+        raise RuntimeError("that parking lot is not registered as broken by that task's exit")
     breakers.remove(lot)
 
 

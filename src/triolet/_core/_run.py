@@ -63,7 +63,7 @@ from ._traps import (
     wait_task_rescheduled,
     yield_to_loop,
 )
-from ._util import coroutine_or_error, name_of
+from ._util import coroutine_or_error
 
 RetT = TypeVar("RetT")
 
@@ -149,16 +149,15 @@ class Runner:
         context: contextvars.Context | None = None,
     ) -> Task:
         coro = coroutine_or_error(async_fn, args)
-        if name is None:
-            name = name_of(async_fn)
-        elif not isinstance(name, str):
-            name = name_of(name)
-        return self.spawn_coro(coro, name, nursery, system=system, context=context)
+        # A name that isn't a string yet is worked out only if someone asks for it.
+        return self.spawn_coro(
+            coro, async_fn if name is None else name, nursery, system=system, context=context
+        )
 
     def spawn_coro(
         self,
         coro: Coroutine[Any, Any, Any],
-        name: str,
+        name: object,
         nursery: Nursery | None,
         *,
         system: bool = False,
@@ -179,7 +178,6 @@ class Runner:
             nursery._children.add(task)
             scope = nursery.cancel_scope
             task._cancel_status = scope
-            scope._tasks.add(task)  # type: ignore[union-attr]  # nursery scopes have sets
         self.runq.append(task)
         if self.instrumented:
             self.instruments.call("task_spawned", task)
@@ -293,8 +291,6 @@ class Runner:
         status = task._cancel_status
         nursery = task._parent_nursery
         if status is not None:
-            if status._tasks is not None:
-                status._tasks.discard(task)
             if nursery is not None and status is not nursery.cancel_scope:
                 error = RuntimeError(
                     f"task {task.name!r} exited with a cancel scope still open (cancel scope "

@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._traps import Abort, ParkRequest, RaiseCancelT
-from ._util import Final
+from ._util import Final, name_of
 
 if TYPE_CHECKING:
     from ._cancel import CancelScope
@@ -33,6 +33,7 @@ class Task(metaclass=Final):
         "_deadline_token",
         "_eventual_parent_nursery",
         "_ki_protected",
+        "_name",
         "_next_arg",
         "_next_fn",
         "_parent_nursery",
@@ -44,7 +45,6 @@ class Task(metaclass=Final):
         "context",
         "coro",
         "custom_sleep_data",
-        "name",
     )
 
     def __init__(
@@ -52,13 +52,13 @@ class Task(metaclass=Final):
         *,
         coro: Coroutine[Any, Any, Any],
         runner: Runner,
-        name: str,
+        name: object,
         context: contextvars.Context,
         parent_nursery: Nursery | None,
         ki_protected: bool,
     ) -> None:
         self.coro = coro
-        self.name = name
+        self._name = name  # a str, or something to derive the name from on first use
         self.context = context
         self.custom_sleep_data: Any = None
         self._runner = runner
@@ -79,6 +79,18 @@ class Task(metaclass=Final):
         self._next_arg: Any = None
         self._deadline_token = 0
         self._parking_lot_breakers: list[Any] | None = None
+
+    @property
+    def name(self) -> str:
+        """The task's name: by default the qualified name of the function it runs."""
+        name = self._name
+        if not isinstance(name, str):
+            name = self._name = name_of(name)
+        return name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
 
     def __repr__(self) -> str:
         return f"<Task {self.name!r} at {id(self):#x}>"
