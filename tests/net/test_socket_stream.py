@@ -216,3 +216,18 @@ async def test_large_transfer_arrives_intact() -> None:
         await client.send_all(payload)
         await client.send_eof()
     assert received == payload
+
+
+async def test_bytearray_can_be_resized_after_a_partial_send() -> None:
+    client, server = await unix_stream_pair()
+    data = bytearray(4_000_000)  # larger than the socket buffers: send_all waits
+
+    async def drain() -> None:
+        received = 0
+        while received < len(data):
+            received += len(await server.receive_some())
+
+    async with client, server, triolet.open_nursery() as nursery:
+        nursery.start_soon(drain)
+        await client.send_all(data)
+    data.extend(b"more")  # BufferError if send_all left a view of it alive

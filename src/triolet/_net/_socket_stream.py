@@ -108,30 +108,34 @@ class SocketStream(HalfCloseableStream):
             else:
                 if sent == len(data):
                     return
-            view = memoryview(_byte_view(data))
-            total = len(view)
-            while sent < total:
-                await _wait_writable(sock.fileno())
-                try:
-                    sent += sock.send(view[sent:])
-                except BlockingIOError:
-                    pass
+            # Release every view before returning: a live view of a bytearray stops its
+            # owner from resizing it.
+            with memoryview(_byte_view(data)) as view:
+                total = len(view)
+                while sent < total:
+                    await _wait_writable(sock.fileno())
+                    with view[sent:] as remaining:
+                        try:
+                            sent += sock.send(remaining)
+                        except BlockingIOError:
+                            pass
         except OSError as exc:
             raise translate_socket_error(exc) from exc
         finally:
             self._sending = False
 
     async def _send_all_generic(self, data: Buffer) -> None:
-        view = memoryview(_byte_view(data))
-        if not view:
-            if self.socket.fileno() == -1:
-                raise _ClosedResourceError("this socket was already closed")
-            await _core.checkpoint()
-            return
-        sent = 0
-        total = len(view)
-        while sent < total:
-            sent += await self.socket.send(view[sent:])
+        with memoryview(_byte_view(data)) as view:
+            if not view:
+                if self.socket.fileno() == -1:
+                    raise _ClosedResourceError("this socket was already closed")
+                await _core.checkpoint()
+                return
+            sent = 0
+            total = len(view)
+            while sent < total:
+                with view[sent:] as remaining:
+                    sent += await self.socket.send(remaining)
 
     async def wait_send_all_might_not_block(self) -> None:
         """Block until the socket's send buffer has room. A checkpoint.
