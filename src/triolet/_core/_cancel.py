@@ -54,26 +54,25 @@ class CancelScope(metaclass=Final):
     ``shield=True`` hides cancellations from outside while the scope is active.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_cancel_called",
-        "_cancel_origin",
-        "_cancel_reason",
-        "_cancel_source",
-        "_cancel_source_task",
-        "_children",
-        "_deadline",
-        "_deadline_token",
-        "_effectively_cancelled",
-        "_nursery",
-        "_owner",
-        "_parent",
-        "_relative_deadline",
-        "_runner",
-        "_shield",
-        "_state",
-        "cancelled_caught",
-    )
+    # Defaults live on the class: a new scope writes only what its constructor was given
+    # (no __slots__, so entering `with move_on_after(...)` costs a few stores, not twenty).
+    _cancel_called = False
+    cancelled_caught = False
+    _effectively_cancelled = False
+    _cancel_origin: CancelScope | None = None
+    _cancel_source: CancelReasonLiteral = "unknown"
+    _cancel_reason: str | None = None
+    _cancel_source_task: str | None = None
+    _parent: CancelScope | None = None
+    _children: set[CancelScope] | None = None
+    # Set for a nursery's scope. The tasks whose innermost scope is this one are the owner
+    # (when it has entered nothing inside) and, for a nursery scope, those of the nursery's
+    # children that have entered nothing inside: no separate set to maintain.
+    _nursery: Nursery | None = None
+    _owner: Task | None = None
+    _runner: Runner | None = None
+    _state = _NEW
+    _deadline_token = 0
 
     def __init__(
         self,
@@ -82,34 +81,23 @@ class CancelScope(metaclass=Final):
         relative_deadline: float = math.inf,
         shield: bool = False,
     ) -> None:
-        deadline = _check_number(deadline, "deadline")
-        relative_deadline = _check_number(relative_deadline, "relative_deadline")
-        if relative_deadline < 0:
-            raise ValueError(
-                f"relative_deadline must be >= 0, got {relative_deadline!r}; use 0 to cancel at once"
-            )
-        if deadline != math.inf and relative_deadline != math.inf:
-            raise ValueError("Cannot specify both a deadline and a relative deadline; pick one")
+        if type(deadline) is not float or deadline != deadline:
+            deadline = _check_number(deadline, "deadline")
+        if type(relative_deadline) is not float or relative_deadline != relative_deadline:
+            relative_deadline = _check_number(relative_deadline, "relative_deadline")
+        if relative_deadline != math.inf:
+            if relative_deadline < 0:
+                raise ValueError(
+                    f"relative_deadline must be >= 0, got {relative_deadline!r}; use 0 to cancel at once"
+                )
+            if deadline != math.inf:
+                raise ValueError("Cannot specify both a deadline and a relative deadline; pick one")
         self._deadline = deadline
         self._relative_deadline = relative_deadline
-        self._shield = bool(shield)
-        self._cancel_called = False
-        self.cancelled_caught = False
-        self._effectively_cancelled = False
-        self._cancel_origin: CancelScope | None = None
-        self._cancel_source: CancelReasonLiteral = "unknown"
-        self._cancel_reason: str | None = None
-        self._cancel_source_task: str | None = None
-        self._parent: CancelScope | None = None
-        self._children: set[CancelScope] | None = None
-        # Set for a nursery's scope. The tasks whose innermost scope is this one are the
-        # owner (when it has entered nothing inside) and, for a nursery scope, those of the
-        # nursery's children that have entered nothing inside: no separate set to maintain.
-        self._nursery: Nursery | None = None
-        self._owner: Task | None = None
-        self._runner: Runner | None = None
-        self._state = _NEW
-        self._deadline_token = 0
+        if shield:
+            self._shield = True
+
+    _shield = False
 
     # ------------------------------------------------------------------ entering
     def __enter__(self) -> Self:
