@@ -6,6 +6,7 @@ Public API only; also runs against real trio:
 
 from __future__ import annotations
 
+import copy
 import io
 import pathlib
 import threading
@@ -114,6 +115,11 @@ async def test_in_memory_files_can_be_wrapped() -> None:
     f = triolet.wrap_file(io.StringIO("hello"))
     assert f.getvalue() == "hello"
     assert await f.read() == "hello"
+
+
+def test_a_wrapper_can_be_copied() -> None:
+    f = triolet.wrap_file(io.BytesIO(b"x"))
+    assert copy.copy(f).wrapped is f.wrapped
 
 
 def test_wrap_file_rejects_non_files() -> None:

@@ -86,6 +86,9 @@ class AsyncIOWrapper(AsyncResource, Generic[FileT]):
         return f"<triolet.AsyncIOWrapper wrapping {self._wrapped!r}>"
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_wrapped":
+            # Only reached before __init__ ran (copy, pickle): don't recurse looking for it.
+            raise AttributeError(name)
         if name in SYNC_ATTRIBUTES:
             return getattr(self._wrapped, name)
         if name in THREADED_METHODS:
