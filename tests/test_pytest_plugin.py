@@ -398,16 +398,24 @@ def test_generator_fixture_that_yields_twice(pytester: pytest.Pytester) -> None:
         """
         import pytest
 
+        closed = []
+
         @pytest.fixture
         async def twice():
-            yield 1
-            yield 2
+            try:
+                yield 1
+                yield 2
+            finally:
+                closed.append(True)
 
         async def test_uses(twice):
             pass
+
+        def test_generator_was_closed():
+            assert closed == [True]
         """,
     )
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*async fixture 'twice' yielded more than once*"])
 
 

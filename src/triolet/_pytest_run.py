@@ -219,6 +219,8 @@ class _TestRun:
             await generator.__anext__()
         except StopAsyncIteration:
             return
+        # Finish it here: left suspended, it would be finalized after the run is gone.
+        await generator.aclose()
         raise RuntimeError(
             f"async fixture {fixture.name!r} yielded more than once; a fixture must yield "
             "exactly one value"
