@@ -1,0 +1,160 @@
+"""TrioToken.run_sync_soon: getting work into a run from other threads (and from the run)."""
+
+from __future__ import annotations
+
+import threading
+
+import outcome
+import pytest
+
+import triolet
+from triolet import lowlevel
+from triolet.testing import wait_all_tasks_blocked
+
+
+async def test_run_sync_soon_from_another_thread_runs_in_the_loop_thread() -> None:
+    token = lowlevel.current_trio_token()
+    loop_thread = threading.get_ident()
+    ran_in = []
+    task = lowlevel.current_task()
+
+    def in_loop() -> None:
+        ran_in.append(threading.get_ident())
+        lowlevel.reschedule(task)
+
+    thread = threading.Thread(target=token.run_sync_soon, args=(in_loop,))
+    thread.start()
+    await lowlevel.wait_task_rescheduled(lambda _: lowlevel.Abort.FAILED)
+    thread.join()
+    assert ran_in == [loop_thread]
+
+
+async def test_run_sync_soon_wakes_a_run_blocked_on_nothing() -> None:
+    token = lowlevel.current_trio_token()
+    task = lowlevel.current_task()
+
+    def wake_from_thread() -> None:
+        token.run_sync_soon(lowlevel.reschedule, task, outcome.Value("from the thread"))
+
+    thread = threading.Thread(target=wake_from_thread)
+    thread.start()
+    value = await lowlevel.wait_task_rescheduled(lambda _: lowlevel.Abort.FAILED)
+    thread.join()
+    assert value == "from the thread"
+
+
+async def test_callbacks_run_in_order() -> None:
+    token = lowlevel.current_trio_token()
+    record: list[int] = []
+    for i in range(10):
+        token.run_sync_soon(record.append, i)
+    await wait_all_tasks_blocked()
+    assert record == list(range(10))
+
+
+async def test_idempotent_callbacks_are_deduplicated() -> None:
+    token = lowlevel.current_trio_token()
+    record: list[int] = []
+    token.run_sync_soon(record.append, 1, idempotent=True)
+    token.run_sync_soon(record.append, 1, idempotent=True)
+    token.run_sync_soon(record.append, 2, idempotent=True)
+    token.run_sync_soon(record.append, 1, idempotent=True)
+    await wait_all_tasks_blocked()
+    assert record == [1, 2]
+
+
+async def test_idempotent_callback_can_be_queued_again_after_it_ran() -> None:
+    token = lowlevel.current_trio_token()
+    record: list[int] = []
+    token.run_sync_soon(record.append, 1, idempotent=True)
+    await wait_all_tasks_blocked()
+    token.run_sync_soon(record.append, 1, idempotent=True)
+    await wait_all_tasks_blocked()
+    assert record == [1, 1]
+
+
+async def test_many_threads_can_queue_callbacks_at_once() -> None:
+    token = lowlevel.current_trio_token()
+    record: list[tuple[int, int]] = []
+    task = lowlevel.current_task()
+    n_threads, per_thread = 8, 200
+
+    def worker(thread_index: int) -> None:
+        for i in range(per_thread):
+            token.run_sync_soon(record.append, (thread_index, i))
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    token.run_sync_soon(lowlevel.reschedule, task)
+    await lowlevel.wait_task_rescheduled(lambda _: lowlevel.Abort.FAILED)
+    assert len(record) == n_threads * per_thread
+    for t in range(n_threads):  # each thread's callbacks keep their order
+        assert [i for (tt, i) in record if tt == t] == list(range(per_thread))
+
+
+def test_callback_queued_just_before_main_returns_still_runs() -> None:
+    record = []
+
+    async def main() -> None:
+        lowlevel.current_trio_token().run_sync_soon(record.append, "ran")
+
+    triolet.run(main)
+    assert record == ["ran"]
+
+
+def test_run_sync_soon_after_the_run_is_run_finished_error() -> None:
+    async def main() -> lowlevel.TrioToken:
+        return lowlevel.current_trio_token()
+
+    token = triolet.run(main)
+    with pytest.raises(triolet.RunFinishedError):
+        token.run_sync_soon(print, "too late")
+
+
+def test_run_finished_error_is_a_runtime_error() -> None:
+    assert issubclass(triolet.RunFinishedError, RuntimeError)
+
+
+def test_raising_callback_is_a_trio_internal_error() -> None:
+    def broken() -> None:
+        raise ValueError("callback bug")
+
+    async def main() -> None:
+        lowlevel.current_trio_token().run_sync_soon(broken)
+        await triolet.sleep_forever()
+
+    with pytest.raises(triolet.TrioInternalError):
+        triolet.run(main)
+
+
+async def test_trio_token_is_the_same_for_the_whole_run() -> None:
+    first = lowlevel.current_trio_token()
+    seen = []
+
+    async def child() -> None:
+        seen.append(lowlevel.current_trio_token())
+
+    async with triolet.open_nursery() as nursery:
+        nursery.start_soon(child)
+    assert seen == [first]
+    assert hash(seen[0]) == hash(first)
+
+
+def test_trio_tokens_of_different_runs_differ() -> None:
+    async def main() -> lowlevel.TrioToken:
+        return lowlevel.current_trio_token()
+
+    assert triolet.run(main) != triolet.run(main)
+
+
+async def test_trio_token_has_no_public_constructor() -> None:
+    with pytest.raises(TypeError):
+        lowlevel.TrioToken()  # type: ignore[call-arg]
+
+
+def test_current_trio_token_outside_a_run_is_a_runtime_error() -> None:
+    with pytest.raises(RuntimeError):
+        lowlevel.current_trio_token()
