@@ -480,6 +480,12 @@ async def test_nested_to_thread_call_from_a_worker_runs_via_from_thread() -> Non
     assert await to_thread.run_sync(worker) == 7
 
 
+async def test_sequential_calls_reuse_a_cached_worker_thread() -> None:
+    idents = {await to_thread.run_sync(threading.get_ident) for _ in range(50)}
+    # One thread in practice; a worker that went idle elsewhere in between may take a turn.
+    assert len(idents) <= 2
+
+
 # ---------------------------------------------------------------------- triolet only
 @pytest.mark.skipif(
     not hasattr(lowlevel, "enable_deadlock_detection"), reason="triolet's deadlock detector"
