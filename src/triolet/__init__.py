@@ -6,8 +6,7 @@ Code written for trio runs on triolet by changing ``import trio`` to
 
 from __future__ import annotations
 
-from . import abc, lowlevel, socket, testing
-from . import from_thread, to_thread
+from . import abc, from_thread, lowlevel, socket, testing, to_thread
 from ._alias import install_trio_alias
 from ._core import (
     TASK_STATUS_IGNORED,

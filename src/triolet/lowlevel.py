@@ -50,8 +50,8 @@ from ._debug import (
     enable_deadlock_detection,
     enable_debug_server,
 )
-from ._net import encode_hostname
 from ._fdstream import FdStream
+from ._net import encode_hostname
 from ._subprocess import open_process
 from ._thread_cache import start_thread_soon
 
