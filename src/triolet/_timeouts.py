@@ -24,7 +24,11 @@ def move_on_after(seconds: float, *, shield: bool = False) -> _core.CancelScope:
 
     Check ``scope.cancelled_caught`` afterwards to learn whether it timed out.
     """
-    if seconds < 0:  # CancelScope checks the rest; this is the message trio users know
+    if type(seconds) is int:
+        seconds = float(seconds)  # lets CancelScope take its fast path
+    elif type(seconds) is not float:
+        return _core.CancelScope(relative_deadline=seconds, shield=shield)  # it explains
+    if seconds < 0:
         raise ValueError(f"timeout must be non-negative, got {seconds!r}")
     return _core.CancelScope(relative_deadline=seconds, shield=shield)
 

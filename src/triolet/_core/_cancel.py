@@ -119,12 +119,21 @@ class CancelScope(metaclass=Final):
             self._relative_deadline = math.inf
         elif self._deadline != math.inf:
             now = runner.clock.current_time()
-        self._attach(task._cancel_status, task)
+        parent = task._cancel_status
+        if parent is None or parent._effectively_cancelled or self._cancel_called:
+            self._attach(parent, task)
+        else:  # the common case, inlined: nothing to recompute under a live parent
+            self._parent = parent
+            if parent._children is None:
+                parent._children = {self}
+            else:
+                parent._children.add(self)
+            task._cancel_status = self
         if self._deadline != math.inf:
             if now >= self._deadline:
                 self._record_cancel("deadline", None, None)
             else:
-                runner.deadlines.add_scope(self)
+                runner.deadlines.add(self, self._deadline)
         return self
 
     def _attach(self, parent: CancelScope | None, task: Task | None) -> None:
@@ -185,7 +194,14 @@ class CancelScope(metaclass=Final):
             if exc is not None:
                 error.__context__ = exc
             raise error
-        self._close(owner)
+        # _close(), inlined for the common path.
+        self._state = _EXITED
+        parent = self._parent
+        if parent is not None and parent._children is not None:
+            parent._children.discard(self)
+        owner._cancel_status = parent
+        if self._deadline_token:
+            self._runner.deadlines.remove(self)  # type: ignore[union-attr]
         if exc is None:
             return False
         if not self._cancel_called:
@@ -218,8 +234,8 @@ class CancelScope(metaclass=Final):
             if parent._children is not None:
                 parent._children.discard(self)
         task._cancel_status = parent
-        if self._deadline != math.inf and self._runner is not None:
-            self._runner.deadlines.remove_scope(self)
+        if self._deadline_token and self._runner is not None:
+            self._runner.deadlines.remove(self)
 
     # ------------------------------------------------------------------ cancelling
     def cancel(self, reason: str | None = None) -> None:
@@ -246,7 +262,7 @@ class CancelScope(metaclass=Final):
         self._cancel_source_task = source_task
         if self._state == _ACTIVE:
             if self._deadline != math.inf and self._runner is not None:
-                self._runner.deadlines.remove_scope(self)
+                self._runner.deadlines.remove(self)
             self._recompute()
 
     def _recompute(self) -> None:
@@ -322,13 +338,13 @@ class CancelScope(metaclass=Final):
         runner = self._runner
         if self._state == _ACTIVE and runner is not None:
             if self._deadline != math.inf:
-                runner.deadlines.remove_scope(self)
+                runner.deadlines.remove(self)
             self._deadline = new_deadline
             if new_deadline != math.inf and not self._cancel_called:
                 if runner.clock.current_time() >= new_deadline:
                     self._record_cancel("deadline", None, None)
                 else:
-                    runner.deadlines.add_scope(self)
+                    runner.deadlines.add(self, self._deadline)
         else:
             self._deadline = new_deadline
 

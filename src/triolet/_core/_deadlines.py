@@ -20,42 +20,37 @@ if TYPE_CHECKING:
 
 
 class Deadlines:
-    __slots__ = ("_heap", "_live", "_tokens")
+    __slots__ = ("_heap", "_live", "_stale", "_tokens")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Any]] = []
         self._tokens = count(1)
         self._live = 0
+        self._stale = 0
 
     def __len__(self) -> int:
         return self._live
 
-    def _add(self, deadline: float, owner: Any) -> None:
+    def add(self, owner: CancelScope | Task, deadline: float) -> None:
+        """Arm ``owner`` (a scope or a sleeping task) to expire at ``deadline``."""
         token = next(self._tokens)
         owner._deadline_token = token
         heapq.heappush(self._heap, (deadline, token, owner))
         self._live += 1
 
-    def _remove(self, owner: Any) -> None:
+    def remove(self, owner: CancelScope | Task) -> None:
+        """Disarm ``owner``; its heap entry goes stale (no-op if it isn't armed)."""
         if owner._deadline_token:
             owner._deadline_token = 0
             self._live -= 1
-            heap = self._heap
-            if len(heap) > 64 and len(heap) > 3 * self._live:
-                self._heap = [entry for entry in heap if entry[2]._deadline_token == entry[1]]
-                heapq.heapify(self._heap)
+            self._stale += 1
+            if self._stale > 64 and self._stale > 2 * self._live:
+                self._sweep()
 
-    def add_scope(self, scope: CancelScope) -> None:
-        self._add(scope._deadline, scope)
-
-    def remove_scope(self, scope: CancelScope) -> None:
-        self._remove(scope)
-
-    def add_sleeper(self, task: Task, deadline: float) -> None:
-        self._add(deadline, task)
-
-    def remove_sleeper(self, task: Task) -> None:
-        self._remove(task)
+    def _sweep(self) -> None:
+        self._heap = [entry for entry in self._heap if entry[2]._deadline_token == entry[1]]
+        heapq.heapify(self._heap)
+        self._stale = 0
 
     def next_deadline(self) -> float:
         heap = self._heap
@@ -64,6 +59,7 @@ class Deadlines:
             if owner._deadline_token == token:
                 return deadline
             heapq.heappop(heap)
+            self._stale -= 1
         return math.inf
 
     def pop_expired(self, now: float) -> list[Any]:
@@ -76,4 +72,6 @@ class Deadlines:
                 owner._deadline_token = 0
                 self._live -= 1
                 expired.append(owner)
+            else:
+                self._stale -= 1
         return expired

@@ -31,6 +31,10 @@ class EpollIOManager(IOManagerBase):
             mask |= _IN
         if waiters.write_task is not None:
             mask |= _OUT
+        if mask == _ONESHOT:
+            # Nobody waits any more (a wait was cancelled): leave epoll alone. The fd may
+            # already be closed, and a stale one-shot registration fires at most once.
+            return
         if waiters.registered:
             try:
                 self._epoll.modify(fd, mask)

@@ -35,7 +35,7 @@ def _park_until(task: Task, deadline: float) -> ParkRequest:
     """Arm ``task``'s timer; return the message that parks it until the deadline."""
     if deadline == math.inf:
         return _FOREVER
-    task._runner.deadlines.add_sleeper(task, deadline)
+    task._runner.deadlines.add(task, deadline)
     task.custom_sleep_data = deadline  # for task-tree dumps
     request = task._sleep_request
     if request is None:  # one per task, reused by every sleep: nothing allocated per sleep

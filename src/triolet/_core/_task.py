@@ -132,5 +132,5 @@ class Task(metaclass=Final):
             awaitable = inner
 
     def _abort_sleep(self, raise_cancel: RaiseCancelT) -> Abort:
-        self._runner.deadlines.remove_sleeper(self)
+        self._runner.deadlines.remove(self)
         return Abort.SUCCEEDED
