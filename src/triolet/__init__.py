@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from . import abc, from_thread, lowlevel, socket, testing, to_thread
 from ._alias import install_trio_alias
+from ._channels import (
+    MemoryChannelStatistics,
+    MemoryReceiveChannel,
+    MemorySendChannel,
+    as_safe_channel,
+    open_memory_channel,
+)
 from ._core import (
     TASK_STATUS_IGNORED,
     BrokenResourceError,
@@ -53,6 +60,18 @@ from ._ssl import (
 )
 from ._streams import StapledStream, aclose_forcefully
 from ._subprocess import Process, run_process
+from ._sync import (
+    CapacityLimiter,
+    CapacityLimiterStatistics,
+    Condition,
+    ConditionStatistics,
+    Event,
+    EventStatistics,
+    Lock,
+    LockStatistics,
+    Semaphore,
+    StrictFIFOLock,
+)
 from ._timeouts import TooSlowError, fail_after, fail_at, move_on_after, move_on_at
 
 __version__ = "0.1.0"
@@ -63,11 +82,22 @@ __all__ = [
     "BusyResourceError",
     "CancelScope",
     "Cancelled",
+    "CapacityLimiter",
+    "CapacityLimiterStatistics",
     "ClosedResourceError",
+    "Condition",
+    "ConditionStatistics",
     "DTLSChannel",
     "DTLSChannelStatistics",
     "DTLSEndpoint",
     "EndOfChannel",
+    "Event",
+    "EventStatistics",
+    "Lock",
+    "LockStatistics",
+    "MemoryChannelStatistics",
+    "MemoryReceiveChannel",
+    "MemorySendChannel",
     "Nursery",
     "Path",
     "PosixPath",
@@ -76,9 +106,11 @@ __all__ = [
     "RunFinishedError",
     "SSLListener",
     "SSLStream",
+    "Semaphore",
     "SocketListener",
     "SocketStream",
     "StapledStream",
+    "StrictFIFOLock",
     "TaskStatus",
     "TooSlowError",
     "TrioDeprecationWarning",
@@ -87,6 +119,7 @@ __all__ = [
     "WouldBlock",
     "abc",
     "aclose_forcefully",
+    "as_safe_channel",
     "current_effective_deadline",
     "current_time",
     "fail_after",
@@ -97,6 +130,7 @@ __all__ = [
     "move_on_after",
     "move_on_at",
     "open_file",
+    "open_memory_channel",
     "open_nursery",
     "open_ssl_over_tcp_listeners",
     "open_ssl_over_tcp_stream",

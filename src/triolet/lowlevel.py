@@ -54,6 +54,7 @@ from ._fdstream import FdStream
 from ._net import encode_hostname
 from ._subprocess import open_process
 from ._thread_cache import start_thread_soon
+from ._unbounded_queue import UnboundedQueue, UnboundedQueueStatistics
 
 __all__ = [
     "Abort",
@@ -76,6 +77,8 @@ __all__ = [
     "RunVarToken",
     "Task",
     "TrioToken",
+    "UnboundedQueue",
+    "UnboundedQueueStatistics",
     "add_instrument",
     "add_parking_lot_breaker",
     "cancel_shielded_checkpoint",
