@@ -9,7 +9,7 @@ async def broken_double_sleep(x):
     print("going to sleep")
     start = time.perf_counter()
     triolet.sleep(2 * x)  # the bug: no 'await', so nothing sleeps
-    print(f"woke up after {time.perf_counter() - start:.2f} s")
+    print(f"woke up after {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":
