@@ -10,18 +10,25 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
-happy_eyeballs = pytest.importorskip("triolet._net._happy_eyeballs")
-Attempt = happy_eyeballs.Attempt
-CloseSurplus = happy_eyeballs.CloseSurplus
-HappyEyeballs = happy_eyeballs.HappyEyeballs
-Lost = happy_eyeballs.Lost
-StartAttempt = happy_eyeballs.StartAttempt
-Won = happy_eyeballs.Won
-reorder_for_rfc_6555 = happy_eyeballs.reorder_for_rfc_6555
+from ._helpers import UNDER_TRIO_SHIM
+
+if UNDER_TRIO_SHIM:
+    pytest.skip("triolet's own scheduling module; trio has no equivalent", allow_module_level=True)
+
+from triolet._net._happy_eyeballs import (
+    Attempt,
+    CloseSurplus,
+    HappyEyeballs,
+    Lost,
+    StartAttempt,
+    Won,
+    reorder_for_rfc_6555,
+)
 
 DELAY = 1.0
 
@@ -58,7 +65,7 @@ class Walk:
     losses: int = 0
 
 
-def apply_actions(walk: Walk, actions: list[object]) -> None:
+def apply_actions(walk: Walk, actions: Sequence[object]) -> None:
     reference = walk.reference
     for action in actions:
         walk.log.append(repr(action))

@@ -74,7 +74,7 @@ class FakeNetwork(triolet.abc.HostnameResolver, triolet.abc.SocketFactory):
         self.script = script
         self.hosts = hosts
 
-    async def getaddrinfo(self, host: Any, port: Any, *args: Any) -> Any:  # type: ignore[override]
+    async def getaddrinfo(self, host: Any, port: Any, *args: Any) -> Any:
         return [
             (
                 tsocket.AF_INET6 if ":" in address else tsocket.AF_INET,
@@ -86,10 +86,10 @@ class FakeNetwork(triolet.abc.HostnameResolver, triolet.abc.SocketFactory):
             for address in self.hosts
         ]
 
-    async def getnameinfo(self, *args: Any) -> Any:  # type: ignore[override]
+    async def getnameinfo(self, *args: Any) -> Any:
         raise NotImplementedError
 
-    def socket(self, family: Any = None, type: Any = None, proto: Any = None) -> Any:  # type: ignore[override]
+    def socket(self, family: Any = None, type: Any = None, proto: Any = None) -> Any:
         return FakeSocket(self.script, family)
 
 

@@ -20,12 +20,12 @@ class RecordingResolver(triolet.abc.HostnameResolver):
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
 
-    async def getaddrinfo(self, *args: Any) -> Any:  # type: ignore[override]
+    async def getaddrinfo(self, *args: Any) -> Any:
         self.calls.append(("getaddrinfo", *args))
         port = args[1] if isinstance(args[1], int) else 4242
         return [(tsocket.AF_INET, tsocket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
 
-    async def getnameinfo(self, *args: Any) -> Any:  # type: ignore[override]
+    async def getnameinfo(self, *args: Any) -> Any:
         self.calls.append(("getnameinfo", *args))
         return ("resolved.example", "4242")
 
@@ -34,7 +34,7 @@ class RecordingFactory(triolet.abc.SocketFactory):
     def __init__(self) -> None:
         self.calls: list[tuple[int, int, int]] = []
 
-    def socket(self, family: Any = None, type: Any = None, proto: Any = None) -> Any:  # type: ignore[override]
+    def socket(self, family: Any = None, type: Any = None, proto: Any = None) -> Any:
         self.calls.append((family, type, proto))
         return tsocket.from_stdlib_socket(stdlib_socket.socket(family, type, proto))
 

@@ -121,7 +121,7 @@ async def test_send_all_of_every_buffer_type() -> None:
         numbers = array.array("i", [1, 2, 3])
         for data in (b"bytes", bytearray(b"bytearray"), memoryview(b"view"), numbers):
             await client.send_all(data)  # type: ignore[arg-type]
-            expected = bytes(memoryview(data).cast("B"))  # type: ignore[arg-type]
+            expected = bytes(memoryview(data).cast("B"))
             received = b""
             while len(received) < len(expected):
                 received += await server.receive_some()
