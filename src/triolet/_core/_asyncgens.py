@@ -5,6 +5,13 @@ Python calls the *firstiter* hook when an async generator starts and the
 run its ``aclose()``, a generator's ``finally`` blocks (which may await) would never
 run, or would run outside triolet. We track generators started in our run, close
 collected ones in system tasks, and close the survivors after the main task exits.
+Either way the cleanup runs cancelled (as in trio): an ``await`` in a ``finally`` raises
+Cancelled, so a generator can't keep the run alive once nobody wants its values.
+
+Python clears an async generator's weak references *before* calling the finalizer
+hook, so a WeakSet can't tell the finalizer whether a generator is ours: we keep
+``id -> weakref`` instead and drop the entries of generators that died unfinalized
+(exhausted ones) from time to time.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import weakref
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
+from ._cancel import CancelScope
 from ._state import run_context
 
 if TYPE_CHECKING:
@@ -24,7 +32,8 @@ if TYPE_CHECKING:
 class AsyncGeneratorTracker:
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
-        self._alive: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
+        self._alive: dict[int, weakref.ref[AsyncGenerator[Any, Any]]] = {}
+        self._prune_at = 64
         self._previous_hooks: Any = None
         self._shutting_down = False
 
@@ -34,16 +43,19 @@ class AsyncGeneratorTracker:
 
         def firstiter(agen: AsyncGenerator[Any, Any]) -> None:
             if run_context.runner is runner:
-                self._alive.add(agen)
+                alive = self._alive
+                if len(alive) >= self._prune_at:
+                    self._alive = alive = {k: r for k, r in alive.items() if r() is not None}
+                    self._prune_at = max(64, 2 * len(alive))
+                alive[id(agen)] = weakref.ref(agen)
             elif previous.firstiter is not None:
                 previous.firstiter(agen)
 
         def finalizer(agen: AsyncGenerator[Any, Any]) -> None:
-            if agen not in self._alive:
+            if self._alive.pop(id(agen), None) is None:
                 if previous.finalizer is not None:
                     previous.finalizer(agen)
                 return
-            self._alive.discard(agen)
             try:
                 runner.entry_queue.run_sync_soon(self._spawn_closer, agen)
             except RuntimeError:
@@ -64,7 +76,7 @@ class AsyncGeneratorTracker:
         from ._nursery import open_nursery
 
         while self._alive:
-            batch = list(self._alive)
+            batch = [agen for agen in (ref() for ref in self._alive.values()) if agen is not None]
             self._alive.clear()
             async with open_nursery() as nursery:
                 for agen in batch:
@@ -73,7 +85,9 @@ class AsyncGeneratorTracker:
 
 async def _close_generator(agen: AsyncGenerator[Any, Any]) -> None:
     try:
-        await agen.aclose()
+        with CancelScope() as scope:
+            scope.cancel()
+            await agen.aclose()
     except BaseException as exc:  # report, don't crash the run for a user's generator
         warnings.warn(
             RuntimeWarning(f"error while closing async generator {agen!r}: {exc!r}"),

@@ -28,7 +28,9 @@ class EntryQueue:
         self.wakeup_reader, self.wakeup_writer = socket.socketpair()
         self.wakeup_reader.setblocking(False)
         self.wakeup_writer.setblocking(False)
-        self.lock = threading.Lock()
+        # Re-entrant: an async generator finalizer (run by the garbage collector at any
+        # allocation) may call run_sync_soon while this thread already holds the lock.
+        self.lock = threading.RLock()
         self.done = False
         self.runner: Runner | None = None
 
