@@ -139,10 +139,10 @@ class Nursery(metaclass=NoPublicConstructor):
         self._errors.append(error)
         self.cancel_scope._record_cancel("nursery", None, None)
 
-    def _child_finished(self, task: Task, result: outcome.Outcome[object]) -> None:
+    def _child_finished(self, task: Task, error: BaseException | None) -> None:
         self._children.discard(task)
-        if isinstance(result, outcome.Error):
-            self._add_error(result.error)
+        if error is not None:
+            self._add_error(error)
         self._maybe_wake_parent()
 
     def _maybe_wake_parent(self) -> None:
@@ -176,8 +176,8 @@ class Nursery(metaclass=NoPublicConstructor):
             await cancel_shielded_checkpoint()
         self._closed = True
         parent = self._parent_task
-        if self in parent._child_nurseries:
-            parent._child_nurseries.remove(self)
+        # A tuple (usually empty, shared): tasks without nurseries allocate nothing for it.
+        parent._child_nurseries = tuple(n for n in parent._child_nurseries if n is not self)
         errors = self._errors
         self._errors = []
         if not errors:
@@ -251,7 +251,7 @@ class NurseryManager(metaclass=Final):
         scope.__enter__()
         nursery = self._nursery = Nursery._create(task, scope, strict)
         scope._nursery = nursery
-        task._child_nurseries.append(nursery)
+        task._child_nurseries += (nursery,)
         return nursery
 
     async def __aexit__(

@@ -287,24 +287,24 @@ class Runner:
             self.system_nursery.cancel_scope._record_cancel("shutdown", None, None)
 
     # ------------------------------------------------------------------ task exit
-    def task_finished(self, task: Task, result: outcome.Outcome[Any]) -> None:
+    def task_finished(self, task: Task, error: BaseException | None, value: object = None) -> None:
+        """``task`` returned ``value`` (``error`` is None) or raised ``error``."""
         status = task._cancel_status
         nursery = task._parent_nursery
         if status is not None:
             if nursery is not None and status is not nursery.cancel_scope:
-                error = RuntimeError(
+                corrupted = RuntimeError(
                     f"task {task.name!r} exited with a cancel scope still open (cancel scope "
                     "stack corrupted); was a CancelScope entered without being exited?"
                 )
-                if isinstance(result, outcome.Error):
-                    error.__context__ = result.error
-                result = outcome.Error(error)
+                corrupted.__context__ = error
+                error = corrupted
         task._cancel_status = None
         self.tasks_living -= 1
         if task is self.main_task:
-            self.main_outcome = result
+            self.main_outcome = outcome.Value(value) if error is None else outcome.Error(error)
             if nursery is not None:
-                nursery._child_finished(task, outcome.Value(None))
+                nursery._child_finished(task, None)
             init = self.init_task
             # Only if init is parked waiting for main: if a crash cancelled it, it may be
             # parked in its nursery's exit instead, which only the nursery may wake.
@@ -312,10 +312,10 @@ class Runner:
                 self.init_waiting_for_main = False
                 self.wake(init, None)
         elif task is self.init_task:
-            if isinstance(result, outcome.Error):
-                self.crash(TrioInternalError("a system task crashed the run"), result.error)
+            if error is not None:
+                self.crash(TrioInternalError("a system task crashed the run"), error)
         elif nursery is not None:
-            nursery._child_finished(task, result)
+            nursery._child_finished(task, error)
         if task._parking_lot_breakers:
             for lot in task._parking_lot_breakers:
                 lot.break_lot(task)
@@ -480,13 +480,13 @@ class Runner:
                     message = task.context.run(task._next_fn, task._next_arg)
                 except StopIteration as stop:
                     self.current_task = None
-                    self.task_finished(task, outcome.Value(stop.value))
+                    self.task_finished(task, None, stop.value)
                 except BaseException as exc:
                     self.current_task = None
                     tb = exc.__traceback__
                     if tb is not None:
                         exc.__traceback__ = tb.tb_next  # drop the run loop's own frame
-                    self.task_finished(task, outcome.Error(exc))
+                    self.task_finished(task, exc)
                     del exc, tb
                 else:
                     self.current_task = None
@@ -501,7 +501,11 @@ class Runner:
                         if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
                             self.deliver_cancel(task)
                     elif type(message) is DetachRequest:
-                        self.task_finished(task, message.final_outcome)
+                        final = message.final_outcome
+                        if isinstance(final, outcome.Error):
+                            self.task_finished(task, final.error)
+                        else:
+                            self.task_finished(task, None, final.value)  # type: ignore[attr-defined]
                     else:
                         task._next_fn = task.coro.throw
                         task._next_arg = TypeError(

@@ -64,7 +64,7 @@ class Task(metaclass=Final):
         self._runner = runner
         self._parent_nursery = parent_nursery
         self._eventual_parent_nursery: Nursery | None = None
-        self._child_nurseries: list[Nursery] = []
+        self._child_nurseries: tuple[Nursery, ...] = ()
         self._ki_protected = ki_protected
         # Raised at the task's next cancel point: KeyboardInterrupt for the main task,
         # or the deadlock report.
