@@ -513,3 +513,20 @@ async def test_waiting_for_a_thread_is_not_reported_as_a_deadlock() -> None:
         timer.start()
     timer.join()
     assert results == ["done"]
+
+
+async def test_run_sync_accepts_a_limiter_with_only_the_on_behalf_of_methods() -> None:
+    # trio's contract for limiter= (anyio relies on it): acquire/release_on_behalf_of only.
+    class OnlyOnBehalfOf:
+        def __init__(self) -> None:
+            self.inner = triolet.CapacityLimiter(1)
+
+        async def acquire_on_behalf_of(self, borrower: object) -> None:
+            await self.inner.acquire_on_behalf_of(borrower)
+
+        def release_on_behalf_of(self, borrower: object) -> None:
+            self.inner.release_on_behalf_of(borrower)
+
+    limiter = OnlyOnBehalfOf()
+    assert await triolet.to_thread.run_sync(lambda: 42, limiter=limiter) == 42  # type: ignore[arg-type]
+    assert limiter.inner.borrowed_tokens == 0

@@ -281,9 +281,14 @@ async def to_thread_run_sync(
     call = _ThreadCall(
         sync_fn, args, thread_name, task, run_threads, limiter, bool(abandon_on_cancel)
     )
-    try:
-        limiter.acquire_on_behalf_of_nowait(call)
-    except WouldBlock:
+    # Only our own CapacityLimiter is known to have the nowait variant; trio's contract
+    # for limiter= objects (anyio passes its own) is acquire/release_on_behalf_of only.
+    if type(limiter) is CapacityLimiter:
+        try:
+            limiter.acquire_on_behalf_of_nowait(call)
+        except WouldBlock:
+            await limiter.acquire_on_behalf_of(call)
+    else:
         await limiter.acquire_on_behalf_of(call)
     try:
         start_thread_soon(call.run_in_worker, call.deliver, thread_name)

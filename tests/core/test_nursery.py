@@ -532,3 +532,27 @@ async def test_started_task_keeps_its_own_cancel_scopes_when_moving() -> None:
         await wait_all_tasks_blocked()
         scopes[0].cancel()
     assert scopes[0].cancelled_caught
+
+
+async def test_started_may_be_called_while_the_task_runs_children_of_its_own() -> None:
+    # hypercorn and trio-websocket do this: open a nursery, start workers, then report.
+    async def server(task_status: triolet.TaskStatus[str]) -> None:
+        async with triolet.open_nursery() as inner:
+            inner.start_soon(triolet.sleep_forever)
+            await triolet.lowlevel.checkpoint()
+            task_status.started("ready")
+            await triolet.sleep_forever()
+
+    async with triolet.open_nursery() as nursery:
+        assert await nursery.start(server) == "ready"
+        # The server and its worker moved with it: cancelling the target nursery stops both.
+        nursery.cancel_scope.cancel()
+
+
+async def test_cancel_status_exposes_effectively_cancelled_like_trio() -> None:
+    status = triolet.lowlevel.current_task()._cancel_status  # type: ignore[attr-defined]
+    assert status.effectively_cancelled is False
+    with triolet.CancelScope() as scope:
+        scope.cancel()
+        inner = triolet.lowlevel.current_task()._cancel_status  # type: ignore[attr-defined]
+        assert inner.effectively_cancelled is True

@@ -18,9 +18,6 @@ BACKEND_NEEDS = (
 CHECK_NEEDS: dict[str, tuple[str, ...]] = {
     "task_groups": (),
     "cancel_scopes": (),
-    "memory_object_streams": (),
-    "threads": ("to_thread.current_default_thread_limiter", "CapacityLimiter"),
-    "tcp_streams": ("socket.socket", "socket.from_stdlib_socket", "SocketStream", "SocketListener"),
 }
 
 # Bugs in other triolet modules, reported to their owners with a reproducer:

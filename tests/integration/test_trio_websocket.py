@@ -4,13 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-# A kernel bug, reported with a reproducer; remove once fixed (the test then says so).
-STARTED_WITH_CHILDREN_BUG = (
-    "task_status.started() can't be called while the task has child tasks running",
-    "kernel: task_status.started() raises RuntimeError while the task has children in its "
-    "own nurseries; trio allows it, and trio_websocket.serve_websocket calls it that way",
-)
-
 
 def test_websocket_echo_round_trip(
     require_triolet: Callable[..., None], run_program: Callable[..., str]
@@ -25,5 +18,5 @@ def test_websocket_echo_round_trip(
         "StrictFIFOLock",
         "Event",
     )
-    output = run_program("trio_websocket_echo.py", known_bug=STARTED_WITH_CHILDREN_BUG)
+    output = run_program("trio_websocket_echo.py")
     assert output.split() == "ok websocket echo on triolet".split()

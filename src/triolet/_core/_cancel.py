@@ -306,6 +306,14 @@ class CancelScope(metaclass=Final):
 
     # ------------------------------------------------------------------ properties
     @property
+    def effectively_cancelled(self) -> bool:
+        """Whether code directly inside this scope is cancelled now (by it or an outer scope).
+
+        trio exposes this on ``task._cancel_status``, which some libraries (anyio) read.
+        """
+        return self._effectively_cancelled
+
+    @property
     def cancel_called(self) -> bool:
         """Whether cancellation was requested, by :meth:`cancel` or an expired deadline."""
         if not self._cancel_called and self._state == _ACTIVE and self._deadline != math.inf:

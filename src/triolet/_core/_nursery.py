@@ -208,11 +208,6 @@ class _TaskStatus(Generic[StatusT], metaclass=Final):
         old, new = self._old_nursery, self._new_nursery
         if new._closed:
             raise RuntimeError("the nursery that start() was called on is already closed")
-        if any(n._children for n in task._child_nurseries):
-            raise RuntimeError(
-                "task_status.started() can't be called while the task has child tasks running "
-                "in its own nurseries; call it before opening them"
-            )
         self._called = True
         self._value = value
         # Move the task from the private start() nursery into the target nursery.
