@@ -1,6 +1,7 @@
 """Helpers for testing code that uses triolet."""
 
 from .._core import MockClock, assert_checkpoints, assert_no_checkpoints, wait_all_tasks_blocked
+from .._threads import active_thread_count, wait_all_threads_completed
 from ._check_streams import check_half_closeable_stream, check_one_way_stream, check_two_way_stream
 from ._lockstep_streams import lockstep_stream_one_way_pair, lockstep_stream_pair
 from ._memory_streams import (
@@ -10,7 +11,6 @@ from ._memory_streams import (
     memory_stream_pair,
     memory_stream_pump,
 )
-from .._threads import active_thread_count, wait_all_threads_completed
 from ._network import open_stream_to_socket_listener
 from ._sequencer import Sequencer
 from ._trio_test import trio_test
