@@ -50,3 +50,11 @@ def test_repl_shows_errors_and_keeps_going() -> None:
     )
     assert "ValueError" in result.stderr + result.stdout
     assert "next" in result.stdout
+
+
+def test_repl_statements_run_inside_the_loop() -> None:
+    script = "print('tasks', triolet.lowlevel.current_task().name)\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "triolet"], input=script, capture_output=True, text=True, timeout=30
+    )
+    assert "tasks <REPL statement>" in result.stdout

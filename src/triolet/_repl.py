@@ -15,7 +15,7 @@ import inspect
 import sys
 import threading
 import types
-from collections.abc import Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from . import _core
@@ -47,12 +47,16 @@ class TrioletConsole(code.InteractiveConsole):
             await _core.sleep_forever()
 
     async def _execute(
-        self, coro: Coroutine[Any, Any, Any], future: concurrent.futures.Future[Any]
+        self, statement: Callable[[], Any], future: concurrent.futures.Future[Any]
     ) -> None:
+        # Every statement runs here, in a task of the loop, so task_tree(), current_task()
+        # and friends work at the prompt; only statements with `await` give a coroutine.
         with _core.CancelScope() as scope:
             self._statement_scope = scope
             try:
-                result = await coro
+                result = statement()
+                if inspect.iscoroutine(result):
+                    result = await result
             except _core.Cancelled:
                 raise  # our scope catches it below: that was Ctrl-C
             except BaseException as exc:
@@ -63,10 +67,10 @@ class TrioletConsole(code.InteractiveConsole):
             future.set_exception(KeyboardInterrupt())
 
     def _start_statement(
-        self, coro: Coroutine[Any, Any, Any], future: concurrent.futures.Future[Any]
+        self, statement: Callable[[], Any], future: concurrent.futures.Future[Any]
     ) -> None:
         assert self._nursery is not None
-        self._nursery.start_soon(self._execute, coro, future, name="<REPL statement>")
+        self._nursery.start_soon(self._execute, statement, future, name="<REPL statement>")
 
     def _cancel_statement(self) -> None:
         if self._statement_scope is not None:
@@ -75,18 +79,9 @@ class TrioletConsole(code.InteractiveConsole):
     # -- the console thread -----------------------------------------------------------
     def runcode(self, code_object: types.CodeType) -> None:
         func = types.FunctionType(code_object, self.locals)
-        try:
-            result = func()
-        except SystemExit:
-            raise
-        except BaseException:
-            self.showtraceback()
-            return
-        if not inspect.iscoroutine(result):
-            return
         assert self._token is not None
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._token.run_sync_soon(self._start_statement, result, future)
+        self._token.run_sync_soon(self._start_statement, func, future)
         while True:
             try:
                 future.result()

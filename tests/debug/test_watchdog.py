@@ -68,3 +68,18 @@ def test_watchdog_does_not_make_the_loop_pay_per_step() -> None:
 def test_watchdog_rejects_a_nonpositive_threshold() -> None:
     with pytest.raises(ValueError, match="threshold"):
         LoopWatchdog(threshold=0)
+
+
+def test_watchdog_added_during_the_run_starts_watching() -> None:
+    watchdog = RecordingWatchdog(threshold=0.1)
+
+    async def main() -> None:
+        triolet.lowlevel.add_instrument(watchdog)
+        time.sleep(0.4)
+        await triolet.sleep(0)
+        triolet.lowlevel.remove_instrument(watchdog)
+
+    triolet.run(main)
+    assert [name for name, _, _ in watchdog.stalls] == [
+        "test_watchdog.test_watchdog_added_during_the_run_starts_watching.<locals>.main"
+    ]

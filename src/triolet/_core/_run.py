@@ -659,12 +659,20 @@ def external_wakeup_expected() -> Iterator[None]:
 
 def add_instrument(instrument: Instrument) -> None:
     """Start calling ``instrument``'s hooks in the current run."""
-    current_runner("add_instrument").instruments.add(instrument)
+    runner = current_runner("add_instrument")
+    runner.instruments.add(instrument)
+    # before_run has passed: instruments that start work there (LoopWatchdog) hook in here.
+    added_during_run = getattr(instrument, "_added_during_run", None)
+    if added_during_run is not None:
+        added_during_run(runner)
 
 
 def remove_instrument(instrument: Instrument) -> None:
     """Stop calling ``instrument``; KeyError if it is not installed."""
     current_runner("remove_instrument").instruments.remove(instrument)
+    removed_during_run = getattr(instrument, "_removed_during_run", None)
+    if removed_during_run is not None:
+        removed_during_run()
 
 
 def in_trio_run() -> bool:

@@ -59,6 +59,12 @@ class LoopWatchdog(Instrument):
             self._runner.count_batches = False
         self._runner = None
 
+    def _added_during_run(self, runner: Runner) -> None:
+        self._start(runner)
+
+    def _removed_during_run(self) -> None:
+        self.after_run()
+
     def _start(self, runner: Runner) -> None:
         self._runner = runner
         runner.count_batches = True
