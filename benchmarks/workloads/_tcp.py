@@ -63,20 +63,21 @@ def trio_like_bulk(name: str, chunks: int) -> Result:
         port = listeners[0].socket.getsockname()[1]
         total = 0
 
-        async def sink() -> None:
+        async def sink(stream: Any) -> None:
             nonlocal total
-            async with await listeners[0].accept() as stream:
+            async with stream:
                 async for data in stream:
                     total += len(data)
 
-        watch = Stopwatch.started()
-        async with await lib.open_tcp_stream("127.0.0.1", port) as stream:
+        async with await lib.open_tcp_stream("127.0.0.1", port) as upload:
+            server_stream = await listeners[0].accept()
+            watch = Stopwatch.started()
             async with lib.open_nursery() as nursery:
-                nursery.start_soon(sink)
+                nursery.start_soon(sink, server_stream)
                 for _ in range(chunks):
-                    await stream.send_all(CHUNK)
-                await stream.send_eof()
-        watch.stop()
+                    await upload.send_all(CHUNK)
+                await upload.send_eof()
+            watch.stop()
         await listeners[0].aclose()
         assert total == chunks * len(CHUNK), total
         return watch.result(chunks * len(CHUNK) // 2**20)
@@ -136,8 +137,8 @@ def asyncio_streams_bulk(chunks: int) -> Result:
 
         server = await asyncio.start_server(sink, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        watch = Stopwatch.started()
         _, writer = await asyncio.open_connection("127.0.0.1", port)
+        watch = Stopwatch.started()
         for _ in range(chunks):
             writer.write(CHUNK)
             await writer.drain()
@@ -233,8 +234,8 @@ def asyncio_protocols_bulk(chunks: int) -> Result:
         done: asyncio.Future[int] = loop.create_future()
         server = await loop.create_server(lambda: Sink(done), "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        watch = Stopwatch.started()
         transport, uploader = await loop.create_connection(Uploader, "127.0.0.1", port)
+        watch = Stopwatch.started()
         for _ in range(chunks):
             await uploader.may_write.wait()
             transport.write(CHUNK)
