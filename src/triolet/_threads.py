@@ -7,8 +7,8 @@ One ``to_thread.run_sync`` call is one :class:`_ThreadCall`. Its life:
 2. The worker runs ``sync_fn`` in a copy of the host's contextvars, stores the outcome
    on the call and queues ``report_back`` with ``TrioToken.run_sync_soon``.
 3. ``report_back`` runs in the loop's thread: it returns the limiter token and
-   reschedules the host with ``None``, meaning "finished". No task is spawned and no
-   outcome is allocated on the way back.
+   reschedules the host with no value, meaning "finished" (the host then unwraps the
+   stored outcome). No task is spawned per call.
 
 While it waits, the host also serves the worker's ``from_thread`` requests: a request
 reschedules the host with the request object, the host runs it (so the callback sees
