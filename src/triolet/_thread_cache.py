@@ -72,7 +72,6 @@ def _load_set_os_thread_name() -> Callable[[str], None] | None:
 
 
 _set_os_thread_name = _load_set_os_thread_name()
-_EARLY = bool(os.environ.get("EARLY"))
 
 
 class _Worker:
