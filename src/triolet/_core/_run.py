@@ -200,7 +200,6 @@ class Runner:
                 f"can't reschedule {task!r}: it is not parked in wait_task_rescheduled "
                 "(it is running, already runnable, or finished)"
             )
-        task._abort_func = None
         if next_send is _NO_SEND:
             task._next_fn = task._send
             task._next_arg = None
@@ -214,6 +213,7 @@ class Runner:
             raise TypeError(
                 f"reschedule expects an outcome.Value or outcome.Error, not {next_send!r}"
             )
+        task._abort_func = None  # only now: a refused call leaves the task parked
         self.runq.append(task)
         if self.instrumented:
             self.instruments.call("task_scheduled", task)
