@@ -367,14 +367,14 @@ class Runner:
         return timeout, False
 
     def smallest_idle_cushion(self) -> float:
-        cushion = getattr(self.clock, "_autojump_threshold", math.inf)
+        cushion = getattr(self.clock, "_idle_jump_after", math.inf)
         if self.idle_waiters:
             cushion = min(cushion, min(self.idle_waiters)[0])
         return cushion
 
     def fire_idle_waiters(self) -> None:
         """Phase 3 (idle case): everything stayed blocked for the smallest cushion."""
-        autojump = getattr(self.clock, "_autojump_threshold", math.inf)
+        autojump = getattr(self.clock, "_idle_jump_after", math.inf)
         if self.idle_waiters:
             smallest = min(self.idle_waiters)[0]
             if smallest <= autojump:
@@ -383,7 +383,7 @@ class Runner:
                         self.wake(self.idle_waiters.pop(key), None)
                 return
         if autojump != math.inf:
-            jump = getattr(self.clock, "_autojump", None)
+            jump = getattr(self.clock, "_jump_to_deadline", None)
             if jump is not None:
                 jump(self.deadlines.next_deadline())
 
