@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from abc import ABC, abstractmethod
-from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -29,12 +28,8 @@ class AsyncResource(ABC):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
+        # Close whatever happened in the block; an exception keeps propagating.
         await self.aclose()
 
 
