@@ -176,7 +176,11 @@ class _GuestDriver:
             timeout = self.waits.get()
             if timeout is None:
                 return
-            self.threadsafe(functools.partial(self.tick, wait_for_events(timeout)))
+            events = wait_for_events(timeout)
+            try:
+                self.threadsafe(functools.partial(self.tick, events))
+            except RuntimeError:
+                return  # the host loop has stopped (closed): nobody is left to run the guest
 
     def first_tick(self) -> None:
         self.tick([])
