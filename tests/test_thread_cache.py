@@ -156,3 +156,41 @@ def test_a_raising_deliver_is_reported_and_the_worker_carries_on(
     cache.start_thread_soon(threading.current_thread, done)
     assert done.wait().unwrap().is_alive()
     assert len(reported) == 1 and isinstance(reported[0], RuntimeError)
+
+
+@triolet_only
+def test_a_worker_claimed_as_it_times_out_still_runs_the_job(
+    make_cache: Callable[..., Any],
+) -> None:
+    from triolet._thread_cache import _Worker
+
+    cache = make_cache()
+    worker = _Worker(cache)
+    real_wakeup = worker.wakeup
+    second = Delivery()
+    timed_waits = 0
+
+    class ClaimedAsItTimesOut:
+        """The worker's second timed wait "times out" just after a dispatcher claimed it."""
+
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            nonlocal timed_waits
+            if timeout == -1:
+                return real_wakeup.acquire()
+            timed_waits += 1
+            if timed_waits == 1:
+                return real_wakeup.acquire(timeout=timeout)
+            cache.start_thread_soon(threading.current_thread, second)
+            return False
+
+        def release(self) -> None:
+            real_wakeup.release()
+
+    worker.wakeup = ClaimedAsItTimesOut()  # type: ignore[assignment]
+    first = Delivery()
+    # Hand over the first job the way start_thread_soon does for a new worker.
+    worker.job = (threading.current_thread, first, "first job")
+    real_wakeup.release()
+    worker.thread.start()
+    assert first.wait().unwrap() is worker.thread
+    assert second.wait().unwrap() is worker.thread
