@@ -119,8 +119,10 @@ class Runner:
         self.system_context = contextvars.copy_context()
         self.run_vars: dict[Any, Any] = {}
         self.ki_pending = False
-        self.batches = 0
-        self.count_batches = False
+        # Bumped once per I/O poll (at least every IO_POLL_STEPS steps). A watchdog thread
+        # that sees the same value and the same current task for long knows that one
+        # step is hogging the loop.
+        self.polls = 0
         # Set by MockClock.jump: expire deadlines on the next pass, even when busy.
         self.time_jumped = False
         self.init_waiting_for_main = False
@@ -434,7 +436,6 @@ class Runner:
         deadlines = self.deadlines
         io = self.io
         steps_since_io = 0
-        counting_batches = self.count_batches
         while self.tasks_living:
             # Phases 1-3 run whenever the loop is idle; while tasks stay runnable, only
             # every IO_POLL_STEPS steps (or at once after a MockClock jump), so a busy
@@ -455,7 +456,7 @@ class Runner:
                             timeout = 0
                 # ------------------------------------------------------------ 2. I/O
                 steps_since_io = 0
-                counting_batches = self.count_batches
+                self.polls += 1
                 if self.instrumented:
                     self.instruments.call("before_io_wait", timeout)
                 io.process_events((yield timeout))
@@ -469,8 +470,6 @@ class Runner:
             # ---------------------------------------------------------------- 4. RUN
             batch = len(runq)
             steps_since_io += batch
-            if counting_batches:  # lets a watchdog thread tell one long step from many short ones
-                self.batches += 1
             for _ in range(batch):
                 task = popleft()
                 self.current_task = task
