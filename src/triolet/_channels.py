@@ -354,6 +354,8 @@ class MemoryReceiveChannel(ReceiveChannel[ReceiveType]):
         return received
 
     async def __anext__(self) -> ReceiveType:
+        # ReceiveChannel.__anext__ without its per-call "from ._core import ...", which
+        # goes through importlib's Python code on every item.
         try:
             return await self.receive()
         except EndOfChannel:
