@@ -216,6 +216,7 @@ class MemorySendChannel(SendChannel[SendType]):
         # A cancel point: if we are already cancelled, abort() runs at once.
         await wait_task_rescheduled(abort)
 
+    @enable_ki_protection
     def clone(self) -> MemorySendChannel[SendType]:
         """Another send handle on the same channel, closed independently.
 
@@ -361,6 +362,7 @@ class MemoryReceiveChannel(ReceiveChannel[ReceiveType]):
         except EndOfChannel:
             raise StopAsyncIteration from None
 
+    @enable_ki_protection
     def clone(self) -> MemoryReceiveChannel[ReceiveType]:
         """Another receive handle on the same channel, closed independently.
 
