@@ -167,14 +167,9 @@ class Runner:
     ) -> Task:
         if context is None:
             context = self.system_context.copy() if system else contextvars.copy_context()
-        task = Task(
-            coro=coro,
-            runner=self,
-            name=name,
-            context=context,
-            parent_nursery=nursery,
-            ki_protected=system,
-        )
+        task = Task(coro, self, name, context, nursery)
+        if system:
+            task._ki_protected = True
         self.tasks_living += 1
         if nursery is not None:
             nursery._children.add(task)

@@ -25,60 +25,38 @@ class Task(metaclass=Final):
     ``custom_sleep_data`` are plain attributes.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_abort_func",
-        "_cancel_status",
-        "_child_nurseries",
-        "_deadline_token",
-        "_eventual_parent_nursery",
-        "_ki_protected",
-        "_name",
-        "_next_arg",
-        "_next_fn",
-        "_parent_nursery",
-        "_parking_lot_breakers",
-        "_pending_interrupt",
-        "_runner",
-        "_send",
-        "_sleep_request",
-        "context",
-        "coro",
-        "custom_sleep_data",
-    )
+    # Rarely-changed state has class-level defaults, so spawning a task writes only the
+    # handful of attributes that differ (no __slots__: the instance dict is shared-key).
+    custom_sleep_data: Any = None
+    _eventual_parent_nursery: Nursery | None = None
+    _child_nurseries: tuple[Nursery, ...] = ()
+    # Raised at the task's next cancel point: KeyboardInterrupt for the main task, or the
+    # deadlock report.
+    _pending_interrupt: BaseException | None = None
+    _cancel_status: CancelScope | None = None
+    # Parked iff _abort_func is not None.
+    _abort_func: Callable[[RaiseCancelT], Abort] | None = None
+    _sleep_request: ParkRequest | None = None
+    _next_arg: Any = None
+    _deadline_token = 0
+    _parking_lot_breakers: list[Any] | None = None
+    _ki_protected = False
 
     def __init__(
         self,
-        *,
         coro: Coroutine[Any, Any, Any],
         runner: Runner,
         name: object,
         context: contextvars.Context,
         parent_nursery: Nursery | None,
-        ki_protected: bool,
     ) -> None:
         self.coro = coro
         self._name = name  # a str, or something to derive the name from on first use
         self.context = context
-        self.custom_sleep_data: Any = None
         self._runner = runner
         self._parent_nursery = parent_nursery
-        self._eventual_parent_nursery: Nursery | None = None
-        self._child_nurseries: tuple[Nursery, ...] = ()
-        self._ki_protected = ki_protected
-        # Raised at the task's next cancel point: KeyboardInterrupt for the main task,
-        # or the deadlock report.
-        self._pending_interrupt: BaseException | None = None
-        self._cancel_status: CancelScope | None = None
-        # Parked iff _abort_func is not None.
-        self._abort_func: Callable[[RaiseCancelT], Abort] | None = None
         # What the run loop does on this task's next step: _next_fn(_next_arg).
-        self._send = coro.send
-        self._sleep_request: ParkRequest | None = None
-        self._next_fn: Callable[[Any], Any] = self._send
-        self._next_arg: Any = None
-        self._deadline_token = 0
-        self._parking_lot_breakers: list[Any] | None = None
+        self._send = self._next_fn = coro.send
 
     @property
     def name(self) -> str:
