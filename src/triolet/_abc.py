@@ -6,6 +6,8 @@ import socket
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from ._core import EndOfChannel
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -115,8 +117,6 @@ class ReceiveChannel(AsyncResource, Generic[ReceiveType]):
         return self
 
     async def __anext__(self) -> ReceiveType:
-        from ._core import EndOfChannel
-
         try:
             return await self.receive()
         except EndOfChannel:

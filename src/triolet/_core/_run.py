@@ -551,7 +551,10 @@ async def checkpoint_if_cancelled() -> None:
 
     A cancel point but not a schedule point.
     """
-    task = current_task_or_error("checkpoint_if_cancelled")
+    runner = run_context.runner
+    task = runner.current_task if runner is not None else None
+    if task is None:
+        task = current_task_or_error("checkpoint_if_cancelled")
     if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
         await checkpoint()
 
@@ -567,7 +570,11 @@ def reschedule(task: Task, next_send: outcome.Outcome[Any] = _NO_SEND) -> None:
 
 def current_task() -> Task:
     """The task that is running now. RuntimeError outside of a task."""
-    return current_task_or_error("current_task")
+    runner = run_context.runner
+    task = runner.current_task if runner is not None else None
+    if task is None:  # only the error path pays for the explanation
+        return current_task_or_error("current_task")
+    return task
 
 
 def current_root_task() -> Task | None:
