@@ -55,10 +55,11 @@ class EntryQueue:
             pass  # the socket is full (a wakeup is pending anyway) or closed at shutdown
 
     def drain_wakeup_socket(self) -> None:
+        # One large read empties it in the usual case; the loop only needs to know that
+        # something was written, and a leftover byte just costs one extra wakeup.
         try:
-            while self.wakeup_reader.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
+            self.wakeup_reader.recv(65536)
+        except OSError:
             pass
 
     def pending(self) -> bool:

@@ -28,14 +28,13 @@ Each pass of the loop has four phases, in this order:
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import math
 import os
 import select
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
 from itertools import count
 from typing import Any, NoReturn, TypeVar
@@ -644,18 +643,22 @@ def spawn_system_task(
     )
 
 
-@contextlib.contextmanager
-def external_wakeup_expected() -> Iterator[None]:
+class external_wakeup_expected:
     """Mark a stretch during which something outside the loop (a thread, a signal
     handler) is expected to call back into it, so the opt-in deadlock detector does not
     mistake the wait for a deadlock. For library code such as ``to_thread``.
     """
-    runner = current_runner("external_wakeup_expected")
-    runner.external_wakers += 1
-    try:
-        yield
-    finally:
-        runner.external_wakers -= 1
+
+    __slots__ = ("_runner",)
+
+    def __init__(self) -> None:
+        self._runner = current_runner("external_wakeup_expected")
+
+    def __enter__(self) -> None:
+        self._runner.external_wakers += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._runner.external_wakers -= 1
 
 
 def add_instrument(instrument: Instrument) -> None:
