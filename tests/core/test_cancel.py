@@ -142,6 +142,13 @@ async def test_cancelled_has_no_public_constructor() -> None:
         triolet.Cancelled()
 
 
+async def test_cancelled_cannot_be_subclassed() -> None:
+    with pytest.raises(TypeError):
+
+        class MyCancelled(triolet.Cancelled):  # type: ignore[misc]
+            pass
+
+
 async def test_cancelled_can_be_pickled() -> None:
     with triolet.CancelScope() as scope:
         scope.cancel()

@@ -501,6 +501,38 @@ async def test_nursery_block_end_waits_for_a_pending_start(autojump_clock: MockC
         assert triolet.current_time() == 2
 
 
+async def test_started_may_be_called_inside_the_tasks_own_nursery() -> None:
+    async def server(task_status: triolet.TaskStatus[str]) -> None:
+        async with triolet.open_nursery() as own_nursery:
+            own_nursery.start_soon(sleep_forever_task)
+            task_status.started("serving")
+
+    async with triolet.open_nursery() as nursery:
+        assert await nursery.start(server) == "serving"
+        await wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+
+
+async def test_started_task_takes_its_children_out_of_the_callers_scope() -> None:
+    async def server(task_status: triolet.TaskStatus[None]) -> None:
+        async with triolet.open_nursery() as own_nursery:
+            own_nursery.start_soon(sleep_forever_task)
+            task_status.started()
+            await triolet.sleep_forever()
+
+    caller_scope = triolet.CancelScope()
+    async with triolet.open_nursery() as nursery:
+        with caller_scope:
+            await nursery.start(server)
+        caller_scope.cancel()
+        await wait_all_tasks_blocked()
+        assert len(nursery.child_tasks) == 1
+        (server_task,) = nursery.child_tasks
+        (own_nursery,) = server_task.child_nurseries
+        assert len(own_nursery.child_tasks) == 1
+        nursery.cancel_scope.cancel()
+
+
 async def test_task_status_ignored_started_does_nothing() -> None:
     triolet.TASK_STATUS_IGNORED.started()
     triolet.TASK_STATUS_IGNORED.started("value")

@@ -11,8 +11,20 @@ from typing import Any, NoReturn, TypeVar
 T = TypeVar("T")
 
 
-class NoPublicConstructor(type):
-    """Metaclass for classes that users may catch and inspect but never build.
+class Final(type):
+    """Metaclass that forbids subclassing a public class."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, object], **kw: object
+    ) -> Final:
+        for base in bases:
+            if isinstance(base, Final):
+                raise TypeError(f"{base.__qualname__} does not support subclassing")
+        return super().__new__(mcs, name, bases, namespace, **kw)
+
+
+class NoPublicConstructor(Final):
+    """Metaclass for classes that users may catch and inspect but never build (nor subclass).
 
     The kernel creates instances with ``cls._create(...)``.
     """
@@ -25,18 +37,6 @@ class NoPublicConstructor(type):
 
     def _create(cls: type[T], *args: Any, **kwargs: Any) -> T:
         return super().__call__(*args, **kwargs)  # type: ignore[misc, no-any-return]
-
-
-class Final(type):
-    """Metaclass that forbids subclassing a public class."""
-
-    def __new__(
-        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, object], **kw: object
-    ) -> Final:
-        for base in bases:
-            if isinstance(base, Final):
-                raise TypeError(f"{base.__qualname__} does not support subclassing")
-        return super().__new__(mcs, name, bases, namespace, **kw)
 
 
 def name_of(obj: object) -> str:
