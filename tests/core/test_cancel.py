@@ -287,6 +287,36 @@ async def test_removing_a_shield_delivers_the_pending_cancel_to_a_sleeping_task(
     assert not shield_scope.cancelled_caught
 
 
+async def test_removing_a_shield_reaches_tasks_in_nested_nurseries() -> None:
+    outer = triolet.CancelScope()
+    shield_scope = triolet.CancelScope(shield=True)
+    cancelled = []
+
+    async def kid() -> None:
+        try:
+            await triolet.sleep_forever()
+        except triolet.Cancelled:
+            cancelled.append("kid")
+            raise
+
+    async def holder() -> None:
+        with outer:
+            with shield_scope:
+                async with triolet.open_nursery() as nursery:
+                    nursery.start_soon(kid)
+                    nursery.start_soon(kid)
+
+    async with triolet.open_nursery() as nursery:
+        nursery.start_soon(holder)
+        await wait_all_tasks_blocked()
+        outer.cancel()
+        await wait_all_tasks_blocked()
+        assert cancelled == []
+        shield_scope.shield = False
+    assert cancelled == ["kid", "kid"]
+    assert outer.cancelled_caught
+
+
 async def test_adding_a_shield_hides_a_cancel_made_before() -> None:
     with triolet.CancelScope() as outer:
         with triolet.CancelScope() as inner:
@@ -355,6 +385,15 @@ async def test_moving_the_deadline_earlier_wakes_a_sleeper(autojump_clock: MockC
         scope.deadline = 2
     assert scope.cancelled_caught
     assert triolet.current_time() == 2
+
+
+async def test_many_exited_deadline_scopes_leave_no_timers(autojump_clock: MockClock) -> None:
+    for i in range(1000):
+        with triolet.move_on_after(10 + i):
+            await triolet.sleep(0)
+    assert lowlevel.current_statistics().seconds_to_next_deadline == math.inf
+    await triolet.sleep(5)
+    assert triolet.current_time() == 5
 
 
 async def test_setting_deadline_to_inf_removes_it(autojump_clock: MockClock) -> None:

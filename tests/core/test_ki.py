@@ -149,6 +149,19 @@ def test_ctrl_c_while_main_waits_in_a_nursery_cancels_the_children() -> None:
     assert cancelled == ["child"]
 
 
+def test_ki_in_an_unprotected_child_task_is_raised_there() -> None:
+    async def child() -> None:
+        ctrl_c()
+
+    async def main() -> None:
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(child)
+
+    with pytest.raises(BaseExceptionGroup) as info:
+        run(main)
+    assert info.value.subgroup(KeyboardInterrupt) is not None
+
+
 def test_run_survives_a_caught_keyboard_interrupt() -> None:
     async def main() -> str:
         lowlevel.spawn_system_task(ctrl_c_from_a_system_task)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import gc
 import math
+import socket
 import types
 
 import outcome
@@ -373,6 +374,25 @@ async def test_system_task_name_and_context() -> None:
     assert seen == [("sys", "main's value")]
 
 
+def test_system_task_runs_in_a_copy_of_the_run_callers_context() -> None:
+    seen = []
+
+    async def system_task() -> None:
+        seen.append(color.get())
+
+    async def main() -> None:
+        color.set("main's own")
+        lowlevel.spawn_system_task(system_task)
+        await wait_all_tasks_blocked()
+
+    token = color.set("run caller's")
+    try:
+        triolet.run(main)
+    finally:
+        color.reset(token)
+    assert seen == ["run caller's"]
+
+
 async def test_system_task_does_not_inherit_the_main_task_context_by_default() -> None:
     seen = []
 
@@ -521,3 +541,49 @@ def test_abort_function_returning_garbage_is_a_trio_internal_error() -> None:
     with pytest.raises(triolet.TrioInternalError):
         triolet.run(main)
     gc.collect()
+
+
+# ---------------------------------------------------------------------- fairness
+async def test_a_task_spinning_on_checkpoints_does_not_starve_io() -> None:
+    a, b = socket.socketpair()
+    done = []
+
+    async def reader() -> None:
+        await lowlevel.wait_readable(a)
+        done.append("read")
+
+    async def spinner() -> int:
+        for spins in range(100_000):
+            if done:
+                return spins
+            await triolet.sleep(0)
+        raise AssertionError("the reader never ran")  # pragma: no cover
+
+    with a, b:
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(reader)
+            await wait_all_tasks_blocked()
+            b.send(b"x")
+            await spinner()
+    assert done == ["read"]
+
+
+def test_a_task_spinning_on_checkpoints_does_not_starve_timers() -> None:
+    woke = []
+
+    async def sleeper() -> None:
+        await triolet.sleep(1)
+        woke.append(triolet.current_time())
+
+    async def main() -> None:
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(sleeper)
+            for _ in range(1_000_000):
+                if woke:
+                    return
+                await triolet.sleep(0)
+            raise AssertionError("the sleeper never woke")  # pragma: no cover
+
+    # Virtual time runs 10,000x faster than real time: the 1 s sleep is 0.1 ms real.
+    triolet.run(main, clock=MockClock(rate=10_000))
+    assert woke and woke[0] >= 1

@@ -197,6 +197,14 @@ async def test_fail_at_raises_too_slow_error(autojump_clock: MockClock) -> None:
     assert triolet.current_time() == 3
 
 
+async def test_fail_after_expiring_without_a_checkpoint_raises_nothing(
+    mock_clock: MockClock,
+) -> None:
+    with triolet.fail_after(1) as scope:
+        mock_clock.jump(2)
+    assert not scope.cancelled_caught
+
+
 async def test_fail_after_yields_its_cancel_scope(autojump_clock: MockClock) -> None:
     with triolet.fail_after(5) as scope:
         assert isinstance(scope, triolet.CancelScope)
