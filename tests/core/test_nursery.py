@@ -471,6 +471,33 @@ async def test_started_task_is_not_cancelled_with_the_callers_scope_afterwards(
     assert finished == ["server"]
 
 
+async def test_started_in_a_cancelled_start_leaves_the_task_to_the_callers_scope() -> None:
+    async def server(task_status: triolet.TaskStatus[str]) -> None:
+        try:
+            await triolet.sleep_forever()
+        finally:
+            task_status.started("too late")  # while Cancelled propagates
+
+    async with triolet.open_nursery() as nursery:
+        with triolet.CancelScope() as caller_scope:
+            caller_scope.cancel()
+            await nursery.start(server)
+        assert caller_scope.cancelled_caught
+        assert nursery.child_tasks == frozenset()
+    assert not nursery.cancel_scope.cancel_called
+
+
+async def test_start_returns_the_value_if_a_cancelled_start_finishes_normally() -> None:
+    async def shielded_server(task_status: triolet.TaskStatus[str]) -> None:
+        with triolet.CancelScope(shield=True):
+            task_status.started("value")
+
+    async with triolet.open_nursery() as nursery:
+        with triolet.CancelScope() as caller_scope:
+            caller_scope.cancel()
+            assert await nursery.start(shielded_server) == "value"
+
+
 async def test_start_on_a_closed_nursery_is_a_runtime_error() -> None:
     async def server(task_status: triolet.TaskStatus[None]) -> None:
         task_status.started()  # pragma: no cover

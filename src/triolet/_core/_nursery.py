@@ -210,6 +210,12 @@ class _TaskStatus(Generic[StatusT], metaclass=Final):
             raise RuntimeError("the nursery that start() was called on is already closed")
         self._called = True
         self._value = value
+        if old.cancel_scope._effectively_cancelled:
+            # start() was cancelled: leave the task under the caller's scopes (as trio
+            # does), so a Cancelled it may already be raising is caught by the scope that
+            # caused it instead of escaping into the target nursery. start() still returns
+            # ``value`` if the task then finishes without raising.
+            return
         # Move the task from the private start() nursery into the target nursery.
         old._children.discard(task)
         new._children.add(task)
