@@ -162,6 +162,30 @@ def test_ki_in_an_unprotected_child_task_is_raised_there() -> None:
     assert info.value.subgroup(KeyboardInterrupt) is not None
 
 
+def test_ctrl_c_in_a_shielded_sleep_still_interrupts_the_main_task() -> None:
+    async def main() -> None:
+        lowlevel.spawn_system_task(ctrl_c_from_a_system_task)
+        with triolet.CancelScope(shield=True):
+            await triolet.sleep_forever()
+
+    with pytest.raises(KeyboardInterrupt):
+        triolet.run(main)
+
+
+def test_ctrl_c_while_main_waits_in_start_comes_out_once_grouped() -> None:
+    async def server(task_status: triolet.TaskStatus[None]) -> None:
+        await triolet.sleep_forever()
+
+    async def main() -> None:
+        lowlevel.spawn_system_task(ctrl_c_from_a_system_task)
+        async with triolet.open_nursery() as nursery:
+            await nursery.start(server)
+
+    with pytest.raises(BaseExceptionGroup) as info:
+        run(main)
+    assert [type(e) for e in info.value.exceptions] == [KeyboardInterrupt]
+
+
 def test_run_survives_a_caught_keyboard_interrupt() -> None:
     async def main() -> str:
         lowlevel.spawn_system_task(ctrl_c_from_a_system_task)

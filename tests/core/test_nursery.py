@@ -264,6 +264,41 @@ def test_non_strict_nursery_raises_a_lone_error_bare(no_deprecation_warnings: No
         triolet.run(main, strict_exception_groups=False)
 
 
+async def crash_when_all_blocked() -> None:
+    await wait_all_tasks_blocked()
+    raise ValueError("boom")
+
+
+def test_non_strict_nursery_raises_a_lone_error_bare_after_cancelling_siblings(
+    no_deprecation_warnings: None,
+) -> None:
+    async def main() -> None:
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(sleep_forever_task)
+            nursery.start_soon(crash_when_all_blocked)
+            await triolet.sleep_forever()
+
+    with pytest.raises(ValueError):
+        triolet.run(main, strict_exception_groups=False)
+
+
+def test_non_strict_nursery_raises_a_childs_own_group_as_is(
+    no_deprecation_warnings: None,
+) -> None:
+    async def group_raiser() -> None:
+        await wait_all_tasks_blocked()
+        raise ExceptionGroup("the child's own", [KeyError("inner")])
+
+    async def main() -> None:
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(sleep_forever_task)
+            nursery.start_soon(group_raiser)
+
+    with pytest.raises(ExceptionGroup) as info:
+        triolet.run(main, strict_exception_groups=False)
+    assert info.value.message == "the child's own"
+
+
 def test_non_strict_nursery_still_groups_several_errors(no_deprecation_warnings: None) -> None:
     async def crasher(message: str) -> None:
         with triolet.CancelScope(shield=True):
@@ -496,6 +531,20 @@ async def test_start_returns_the_value_if_a_cancelled_start_finishes_normally() 
         with triolet.CancelScope() as caller_scope:
             caller_scope.cancel()
             assert await nursery.start(shielded_server) == "value"
+
+
+async def test_error_before_started_is_raised_bare_after_cancelling_the_tasks_children() -> None:
+    async def broken(task_status: triolet.TaskStatus[None]) -> None:
+        async with triolet.open_nursery() as own_nursery:
+            own_nursery.start_soon(sleep_forever_task)
+            await wait_all_tasks_blocked()
+            raise KeyError("failed to start")
+
+    async with triolet.open_nursery() as nursery:
+        with pytest.raises(ExceptionGroup) as info:
+            await nursery.start(broken)
+    # The task's own (strict) nursery groups its error; start() adds no second layer.
+    assert [type(e) for e in info.value.exceptions] == [KeyError]
 
 
 async def test_start_on_a_closed_nursery_is_a_runtime_error() -> None:

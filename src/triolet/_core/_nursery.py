@@ -274,6 +274,14 @@ class NurseryManager(metaclass=Final):
         except BaseException as remaining:
             if remaining is exc:
                 return False
+            if (
+                not nursery._strict_exception_groups
+                and isinstance(remaining, BaseExceptionGroup)
+                and len(remaining.exceptions) == 1
+            ):
+                # Our group minus the Cancelled errors the errors caused in siblings: one
+                # error is left, and a non-strict nursery raises a lone error bare.
+                remaining = remaining.exceptions[0]
             saved_context = exc.__context__ if exc is not None else None
             try:
                 raise remaining
