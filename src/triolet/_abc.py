@@ -62,10 +62,10 @@ class ReceiveStream(AsyncResource):
         return self
 
     async def __anext__(self) -> bytes | bytearray:
-        data = await self.receive_some()
-        if not data:
-            raise StopAsyncIteration
-        return data
+        # An empty chunk is end-of-stream, which ends ``async for``.
+        if chunk := await self.receive_some():
+            return chunk
+        raise StopAsyncIteration
 
 
 class Stream(SendStream, ReceiveStream):
@@ -132,30 +132,20 @@ class Channel(SendChannel[T], ReceiveChannel[T]):
     __slots__ = ()
 
 
+# One entry of a getaddrinfo() result: (family, type, proto, canonname, sockaddr).
+_AddrInfoEntry = tuple[
+    socket.AddressFamily,
+    socket.SocketKind,
+    int,
+    str,
+    tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes],
+]
+
+
 class HostnameResolver(ABC):
     """A replacement for the system resolver (see ``triolet.socket.set_custom_hostname_resolver``)."""
 
     __slots__ = ()
-
-    @abstractmethod
-    async def getaddrinfo(
-        self,
-        host: bytes | None,
-        port: bytes | str | int | None,
-        family: int = 0,
-        type: int = 0,
-        proto: int = 0,
-        flags: int = 0,
-    ) -> list[
-        tuple[
-            socket.AddressFamily,
-            socket.SocketKind,
-            int,
-            str,
-            tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes],
-        ]
-    ]:
-        """Resolve like ``socket.getaddrinfo``; ``host`` is already IDNA-encoded bytes."""
 
     @abstractmethod
     async def getnameinfo(
@@ -163,12 +153,24 @@ class HostnameResolver(ABC):
     ) -> tuple[str, str]:
         """Like ``socket.getnameinfo``."""
 
+    # The parameters mirror socket.getaddrinfo's, kept on two lines for readability.
+    # fmt: off
+    @abstractmethod
+    async def getaddrinfo(
+        self, host: bytes | None, port: bytes | str | int | None,
+        family: int = 0, type: int = 0, proto: int = 0, flags: int = 0,
+    ) -> list[_AddrInfoEntry]:
+        """Resolve like ``socket.getaddrinfo``; ``host`` is already IDNA-encoded bytes."""
+    # fmt: on
+
 
 class SocketFactory(ABC):
     """A replacement for socket creation (see ``triolet.socket.set_custom_socket_factory``)."""
 
     __slots__ = ()
 
+    # Called by triolet.socket.socket() with the same arguments (and defaults) the
+    # stdlib constructor takes; must return a new, unconnected triolet socket.
     @abstractmethod
     def socket(
         self,
@@ -176,4 +178,4 @@ class SocketFactory(ABC):
         type: socket.SocketKind | int = socket.SOCK_STREAM,
         proto: int = 0,
     ) -> SocketType:
-        """Create and return a triolet socket object."""
+        """Make the socket that ``triolet.socket.socket(family, type, proto)`` returns."""

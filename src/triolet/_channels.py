@@ -33,7 +33,6 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import wraps
-from types import TracebackType
 from typing import Generic, Literal, ParamSpec, Self, TypeVar
 
 import outcome
@@ -113,14 +112,15 @@ class MemoryChannelState(Generic[T]):
 
     def statistics(self) -> MemoryChannelStatistics:
         """A snapshot of the buffer, the open handles and the parked tasks."""
+        # Grouped as: the buffer, then the handles, then who is parked.
         return MemoryChannelStatistics(
-            current_buffer_used=len(self.data),
             max_buffer_size=self.max_buffer_size,
-            open_send_channels=self.open_send_channels,
-            open_receive_channels=self.open_receive_channels,
-            tasks_waiting_send=len(self.send_tasks),
-            tasks_waiting_receive=len(self.receive_tasks),
+            current_buffer_used=len(self.data),
             peak_buffer_used=self.peak_buffer_used,
+            open_receive_channels=self.open_receive_channels,
+            open_send_channels=self.open_send_channels,
+            tasks_waiting_receive=len(self.receive_tasks),
+            tasks_waiting_send=len(self.send_tasks),
         )
 
 
@@ -257,12 +257,8 @@ class MemorySendChannel(SendChannel[SendType]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
+        # A plain ``with`` closes the handle whatever happened inside; nothing is suppressed.
         self.close()
 
 
@@ -413,12 +409,8 @@ class MemoryReceiveChannel(ReceiveChannel[ReceiveType]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
+        # A plain ``with`` closes the handle whatever happened inside; nothing is suppressed.
         self.close()
 
 
@@ -457,34 +449,30 @@ class open_memory_channel(tuple[MemorySendChannel[T], MemoryReceiveChannel[T]]):
 class _SafeReceiveChannel(ReceiveChannel[T]):
     """What ``as_safe_channel`` yields: each receive lets the generator make one step."""
 
-    __slots__ = ("_permits", "_receive_channel")
+    __slots__ = ("_inner", "_steps")
 
-    def __init__(self, receive_channel: MemoryReceiveChannel[T], permits: Semaphore) -> None:
-        self._receive_channel = receive_channel
-        self._permits = permits
+    def __init__(self, inner: MemoryReceiveChannel[T], steps: Semaphore) -> None:
+        self._inner, self._steps = inner, steps
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Leaving a plain ``with`` only closes our end; the exception (if any) propagates.
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        """Stop receiving; the generator is closed at its next ``yield``."""
+        await self._inner.aclose()
 
     async def receive(self) -> T:
         """Ask the generator for its next item and wait for it. A checkpoint.
 
         EndOfChannel once the generator is finished.
         """
-        self._permits.release()
-        return await self._receive_channel.receive()
-
-    async def aclose(self) -> None:
-        """Stop receiving; the generator is closed at its next ``yield``."""
-        await self._receive_channel.aclose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._receive_channel.close()
+        # One permit is one step of the generator; the item arrives by rendezvous.
+        self._steps.release()
+        return await self._inner.receive()
 
 
 async def _pump_generator(

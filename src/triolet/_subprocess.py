@@ -104,17 +104,18 @@ class Process:
         stdout: ReceiveStream | None,
         stderr: ReceiveStream | None,
     ) -> None:
-        self._proc = popen
+        # What the OS told us about the child, copied from Popen.
         self.args: StrOrBytesPath | Sequence[StrOrBytesPath] = popen.args
         self.pid: int = popen.pid
-        self.stdin = stdin
-        self.stdout = stdout
-        self.stderr = stderr
-        self.stdio: StapledStream[SendStream, ReceiveStream] | None = None
-        if stdin is not None and stdout is not None:
-            self.stdio = StapledStream(stdin, stdout)
+        # Our ends of its pipes, plus the two-way view when both directions exist.
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.stdio: StapledStream[SendStream, ReceiveStream] | None = (
+            None if stdin is None or stdout is None else StapledStream(stdin, stdout)
+        )
+        # How we learn it exited: a pidfd when the kernel offers one, else a thread.
         self._pidfd = _open_pidfd(popen.pid)
         self._wait_lock = Lock()
+        self._proc = popen
 
     def __repr__(self) -> str:
         returncode = self.returncode

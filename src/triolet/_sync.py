@@ -310,7 +310,7 @@ class Semaphore(_AcquireReleaseContext):
     Any task may release; tokens are not tied to tasks.
     """
 
-    __slots__ = ("_lot", "_max_value", "_value")
+    __slots__ = ("_cap", "_lot", "_tokens")
 
     def __init__(self, initial_value: int, *, max_value: int | None = None) -> None:
         if not isinstance(initial_value, int):
@@ -324,43 +324,40 @@ class Semaphore(_AcquireReleaseContext):
                 raise ValueError(
                     f"max_value ({max_value}) must be >= initial_value ({initial_value})"
                 )
-        self._value = initial_value
-        self._max_value = max_value
+        self._tokens = initial_value
+        self._cap = max_value
         self._lot = ParkingLot()
-
-    def __repr__(self) -> str:
-        bound = "" if self._max_value is None else f", max_value={self._max_value}"
-        return f"<triolet.Semaphore({self._value}{bound}) at {id(self):#x}>"
-
-    @property
-    def value(self) -> int:
-        """How many tokens are available now."""
-        return self._value
 
     @property
     def max_value(self) -> int | None:
         """The most tokens the semaphore may hold, or None if unbounded."""
-        return self._max_value
+        return self._cap
+
+    def __repr__(self) -> str:
+        args = [str(self._tokens)]
+        if self._cap is not None:
+            args.append(f"max_value={self._cap}")
+        return f"<triolet.Semaphore({', '.join(args)}) at {id(self):#x}>"
 
     @enable_ki_protection
     def acquire_nowait(self) -> None:
         """Take a token without blocking; WouldBlock if there is none. Not a checkpoint."""
         # A positive value implies no waiters: release() hands tokens to waiters directly.
-        if self._value > 0:
-            self._value -= 1
+        if self._tokens > 0:
+            self._tokens -= 1
         else:
             raise WouldBlock
 
     @enable_ki_protection
     async def acquire(self) -> None:
         """Take a token, waiting in line while there are none. A checkpoint."""
-        if self._value == 0:
+        if self._tokens == 0:
             # A cancel point. release() hands its token straight to us instead of
             # incrementing the value.
             await self._lot.park()
             return
         await checkpoint_if_cancelled()
-        self._value -= 1
+        self._tokens -= 1
         await cancel_shielded_checkpoint()
 
     __aenter__ = acquire
@@ -374,16 +371,21 @@ class Semaphore(_AcquireReleaseContext):
         if self._lot:
             self._lot.unpark()
             return
-        if self._max_value is not None and self._value == self._max_value:
+        if self._cap is not None and self._tokens == self._cap:
             raise ValueError(
                 f"semaphore released too many times: its value is already at max_value "
-                f"({self._max_value}); release only tokens you acquired"
+                f"({self._cap}); release only tokens you acquired"
             )
-        self._value += 1
+        self._tokens += 1
 
     def statistics(self) -> ParkingLotStatistics:
         """``tasks_waiting``: how many tasks wait for a token."""
         return self._lot.statistics()
+
+    @property
+    def value(self) -> int:
+        """How many tokens are available now."""
+        return self._tokens
 
 
 # ---------------------------------------------------------------------------- CapacityLimiter

@@ -34,7 +34,6 @@ from ._queue import DroppingQueue
 from ._records import EpochZeroNumberer, Record, pack_datagrams, records_untrusted
 
 if TYPE_CHECKING:
-    from types import TracebackType
     from typing import Self
 
     from OpenSSL import SSL
@@ -274,10 +273,6 @@ class DTLSChannel(Channel[bytes]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
+        # Closing is all a plain ``with`` block does on the way out; errors propagate.
         self.close()

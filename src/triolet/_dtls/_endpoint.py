@@ -38,7 +38,6 @@ from ._records import (
 )
 
 if TYPE_CHECKING:
-    from types import TracebackType
     from typing import Self
 
     from OpenSSL import SSL
@@ -217,12 +216,8 @@ class DTLSEndpoint:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
+        # Closing is all a plain ``with`` block does on the way out; errors propagate.
         self.close()
 
 

@@ -15,21 +15,14 @@ _CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
 # accept(2) on Linux reports network errors of the *pending* connection as its own
 # result (see its man page); the listening socket is fine, so accept the next one.
 # ECONNABORTED: the client gave up before we accepted; EPERM: a firewall rule said no.
+# Other errnos of the same kind that some kernels report; only the ones this platform
+# defines are kept.
+_PENDING_CONNECTION_FAILURES = (
+    "ECONNABORTED EPERM EPROTO ENETDOWN ENOPROTOOPT EHOSTDOWN ENONET EHOSTUNREACH "
+    "EOPNOTSUPP ENETUNREACH"
+)
 _IGNORABLE_ACCEPT_ERRNOS = frozenset(
-    getattr(errno, name)
-    for name in (
-        "ECONNABORTED",
-        "EPERM",
-        "EPROTO",
-        "ENETDOWN",
-        "ENOPROTOOPT",
-        "EHOSTDOWN",
-        "ENONET",
-        "EHOSTUNREACH",
-        "EOPNOTSUPP",
-        "ENETUNREACH",
-    )
-    if hasattr(errno, name)
+    vars(errno)[name] for name in _PENDING_CONNECTION_FAILURES.split() if name in vars(errno)
 )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
+from functools import partial
 from typing import Generic
 
 from .._abc import Listener
@@ -26,19 +28,19 @@ class SSLListener(Listener[SSLStream[T_Stream]], Generic[T_Stream]):
         *,
         https_compatible: bool = False,
     ) -> None:
+        # Everything about the server-side wrapping except the stream itself is fixed
+        # now, so accept() only has to supply each new connection.
+        self._wrap_server_side: Callable[[T_Stream], SSLStream[T_Stream]] = partial(
+            SSLStream,
+            ssl_context=ssl_context,
+            server_side=True,
+            https_compatible=https_compatible,
+        )
         self.transport_listener = transport_listener
-        self._ssl_context = ssl_context
-        self._https_compatible = https_compatible
 
     async def accept(self) -> SSLStream[T_Stream]:
         """Accept the next connection and wrap it; raises what the transport's ``accept`` raises."""
-        transport_stream = await self.transport_listener.accept()
-        return SSLStream(
-            transport_stream,
-            self._ssl_context,
-            server_side=True,
-            https_compatible=self._https_compatible,
-        )
+        return self._wrap_server_side(await self.transport_listener.accept())
 
     async def aclose(self) -> None:
         """Close the transport listener; a checkpoint."""
