@@ -404,13 +404,14 @@ def test_ctrl_c_inside_wait_all_tasks_blocked_leaves_no_stale_waiter() -> None:
 def test_ctrl_c_inside_wait_readable_leaves_no_stale_registration() -> None:
     import socket
 
-    from triolet._core._io_common import IOManagerBase
+    from triolet._core import _run
 
     async def main() -> None:
         a, b = socket.socketpair()
         with a, b:
             try:
-                with ctrl_c_when_reaching(IOManagerBase._wait, "await wait_task"):
+                # Between arming the fd and parking on it.
+                with ctrl_c_when_reaching(_run.wait_readable, "await yield_to_loop"):
                     await lowlevel.wait_readable(a)
             except KeyboardInterrupt:
                 pass

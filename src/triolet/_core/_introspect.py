@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ._io_common import IOManagerBase
+from ._io_common import FdWaiters, IOManagerBase
 from ._parking_lot import ParkingLot
 from ._state import current_runner
 
@@ -93,8 +93,8 @@ def _describe_wait(task: Task, runner: Runner, now: float, stack: list[FrameInfo
     data = task.custom_sleep_data
     if task._deadline_token and isinstance(data, float):
         return f"sleep until {data:.3f} ({data - now:.3f}s from now)"
-    if isinstance(data, tuple) and len(data) == 2 and data[1] in ("read", "write"):
-        return f"fd {data[0]} to become {'readable' if data[1] == 'read' else 'writable'}"
+    if isinstance(data, FdWaiters):
+        return f"fd {data.fd} to become {'readable' if data.read_task is task else 'writable'}"
     outside_kernel = [frame for frame in stack if not _is_kernel_frame(frame)]
     innermost = (outside_kernel or stack or [FrameInfo("?", 0, "?")])[-1].function
     if type(data).__name__ == "Nursery":

@@ -16,7 +16,7 @@ import outcome
 
 from ._exceptions import BusyResourceError, ClosedResourceError
 from ._ki import mark_kernel_code
-from ._traps import Abort, RaiseCancelT, wait_task_rescheduled
+from ._traps import ParkRequest, yield_to_loop
 
 if TYPE_CHECKING:
     from ._run import Runner
@@ -49,9 +49,10 @@ class IOStatistics:
 
 
 class FdWaiters:
-    __slots__ = ("read_task", "registered", "write_task")
+    __slots__ = ("fd", "read_task", "registered", "write_task")
 
-    def __init__(self) -> None:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
         self.read_task: Task | None = None
         self.write_task: Task | None = None
         self.registered = False
@@ -79,17 +80,23 @@ class IOManagerBase:
 
     # -- shared ---------------------------------------------------------------------
     async def wait_readable(self, fd: int | HasFileno) -> None:
-        await self._wait(fileno_of(fd), True)
-
-    async def wait_writable(self, fd: int | HasFileno) -> None:
-        await self._wait(fileno_of(fd), False)
-
-    async def _wait(self, fd: int, reading: bool) -> None:
         task = self._runner.current_task
         assert task is not None
+        await yield_to_loop(self.arm(task, fileno_of(fd), True))
+
+    async def wait_writable(self, fd: int | HasFileno) -> None:
+        task = self._runner.current_task
+        assert task is not None
+        await yield_to_loop(self.arm(task, fileno_of(fd), False))
+
+    def arm(self, task: Task, fd: int, reading: bool) -> ParkRequest:
+        """Register ``task`` as the waiter for ``fd``; return the message that parks it.
+
+        Synchronous, so that ``lowlevel.wait_readable`` is one frame over the yield.
+        """
         waiters = self._waiters.get(fd)
         if waiters is None:
-            waiters = self._waiters[fd] = FdWaiters()
+            waiters = self._waiters[fd] = FdWaiters(fd)
         if reading:
             if waiters.read_task is not None:
                 raise BusyResourceError(
@@ -112,19 +119,23 @@ class IOManagerBase:
             else:
                 waiters.write_task = None
             raise
-        task.custom_sleep_data = (fd, "read" if reading else "write")
+        task.custom_sleep_data = waiters  # the abort (and task-tree dumps) find the fd here
+        request = task._io_request
+        if request is None:  # one per task, reused: a wait allocates nothing
+            request = task._io_request = ParkRequest(task._abort_io)
+        return request
 
-        def abort(raise_cancel: RaiseCancelT) -> Abort:
-            current = self._waiters.get(fd)
-            if current is not None:
-                if reading and current.read_task is task:
-                    current.read_task = None
-                elif not reading and current.write_task is task:
-                    current.write_task = None
-                self._update_interest(fd, current)
-            return Abort.SUCCEEDED
-
-        await wait_task_rescheduled(abort)
+    def disarm(self, task: Task) -> None:
+        """Undo :meth:`arm` for a cancelled waiter."""
+        waiters = task.custom_sleep_data
+        if not isinstance(waiters, FdWaiters):
+            return
+        if waiters.read_task is task:
+            waiters.read_task = None
+        if waiters.write_task is task:
+            waiters.write_task = None
+        if self._waiters.get(waiters.fd) is waiters:  # not already dropped by notify_closing
+            self._update_interest(waiters.fd, waiters)
 
     def notify_closing(self, fd: int | HasFileno) -> None:
         fd = fileno_of(fd)
@@ -186,4 +197,4 @@ class IOManagerBase:
 
 
 # A Ctrl-C between registering a waiter and parking would leave the fd registered.
-mark_kernel_code(IOManagerBase._wait, IOManagerBase.notify_closing)
+mark_kernel_code(IOManagerBase.arm, IOManagerBase.disarm, IOManagerBase.notify_closing)

@@ -48,7 +48,7 @@ from ._deadlines import Deadlines
 from ._entry_queue import EntryQueue, TrioToken
 from ._exceptions import Cancelled, DeadlockError, TrioInternalError
 from ._instruments import Instruments
-from ._io_common import HasFileno, IOStatistics
+from ._io_common import HasFileno, IOStatistics, fileno_of
 from ._ki import mark_kernel_code
 from ._nursery import Nursery, open_nursery
 from ._state import current_runner, current_task_or_error, run_context
@@ -696,16 +696,30 @@ async def wait_readable(fd: int | HasFileno) -> None:
     BusyResourceError if another task already waits to read it; ClosedResourceError
     if :func:`notify_closing` is called on it meanwhile.
     """
-    task = current_task_or_error("wait_readable")
-    await task._runner.io.wait_readable(fd)
+    runner = run_context.runner
+    task = runner.current_task if runner is not None else None
+    if task is None:
+        task = current_task_or_error("wait_readable")
+    if type(fd) is not int or fd < 0:
+        fd = fileno_of(fd)
+    await yield_to_loop(task._runner.io.arm(task, fd, True))
 
 
 async def wait_writable(fd: int | HasFileno) -> None:
     """Block until ``fd`` is writable. A checkpoint. Errors as for :func:`wait_readable`."""
-    task = current_task_or_error("wait_writable")
-    await task._runner.io.wait_writable(fd)
+    runner = run_context.runner
+    task = runner.current_task if runner is not None else None
+    if task is None:
+        task = current_task_or_error("wait_writable")
+    if type(fd) is not int or fd < 0:
+        fd = fileno_of(fd)
+    await yield_to_loop(task._runner.io.arm(task, fd, False))
 
 
 def notify_closing(fd: int | HasFileno) -> None:
     """Tell the loop that ``fd`` is about to be closed: its waiters get ClosedResourceError."""
     current_runner("notify_closing").io.notify_closing(fd)
+
+
+# A Ctrl-C between arming an fd and parking on it would leave the fd registered.
+mark_kernel_code(wait_readable, wait_writable)

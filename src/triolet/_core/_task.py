@@ -37,6 +37,7 @@ class Task(metaclass=Final):
     # Parked iff _abort_func is not None.
     _abort_func: Callable[[RaiseCancelT], Abort] | None = None
     _sleep_request: ParkRequest | None = None
+    _io_request: ParkRequest | None = None
     _next_arg: Any = None
     _deadline_token = 0
     _parking_lot_breakers: list[Any] | None = None
@@ -108,6 +109,10 @@ class Task(metaclass=Final):
                 return
             yield frame, frame.f_lineno
             awaitable = inner
+
+    def _abort_io(self, raise_cancel: RaiseCancelT) -> Abort:
+        self._runner.io.disarm(self)
+        return Abort.SUCCEEDED
 
     def _abort_sleep(self, raise_cancel: RaiseCancelT) -> Abort:
         self._runner.deadlines.remove(self)
