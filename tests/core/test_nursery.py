@@ -299,6 +299,41 @@ def test_non_strict_nursery_raises_a_childs_own_group_as_is(
     assert info.value.message == "the child's own"
 
 
+def test_non_strict_group_collapses_when_an_outer_scope_takes_its_cancelled(
+    no_deprecation_warnings: None,
+) -> None:
+    async def main() -> bool:
+        outer = triolet.CancelScope()
+
+        async def crasher() -> None:
+            await wait_all_tasks_blocked()
+            outer.cancel()
+            raise ValueError("boom")
+
+        with pytest.raises(ValueError):
+            with outer:
+                async with triolet.open_nursery() as nursery:
+                    nursery.start_soon(sleep_forever_task)
+                    nursery.start_soon(crasher)
+        return outer.cancelled_caught
+
+    assert triolet.run(main, strict_exception_groups=False)
+
+
+def test_non_strict_nested_nurseries_raise_a_lone_error_bare(
+    no_deprecation_warnings: None,
+) -> None:
+    async def main() -> None:
+        async with triolet.open_nursery() as outer_nursery:
+            outer_nursery.start_soon(sleep_forever_task)
+            async with triolet.open_nursery() as inner_nursery:
+                inner_nursery.start_soon(sleep_forever_task)
+                inner_nursery.start_soon(crash_when_all_blocked)
+
+    with pytest.raises(ValueError):
+        triolet.run(main, strict_exception_groups=False)
+
+
 def test_non_strict_nursery_still_groups_several_errors(no_deprecation_warnings: None) -> None:
     async def crasher(message: str) -> None:
         with triolet.CancelScope(shield=True):

@@ -64,6 +64,22 @@ async def test_cancelled_sleep_does_not_wake_later(autojump_clock: MockClock) ->
     assert triolet.current_time() == 11
 
 
+async def test_sleep_ending_just_as_a_sibling_crashes_raises_cancelled(
+    autojump_clock: MockClock,
+) -> None:
+    async def sleep_then_crash() -> None:
+        await triolet.sleep(1)
+        raise ValueError("crash")
+
+    # Both wake at t=1; whichever runs first crashes and cancels the nursery, and the
+    # other's finished sleep then raises Cancelled instead of returning.
+    with pytest.raises(ExceptionGroup) as info:
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(sleep_then_crash)
+            nursery.start_soon(sleep_then_crash)
+    assert len(info.value.exceptions) == 1
+
+
 async def test_sleep_zero_in_a_cancelled_scope_raises() -> None:
     with triolet.CancelScope() as scope:
         scope.cancel()

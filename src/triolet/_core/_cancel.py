@@ -45,6 +45,36 @@ def _check_number(value: float, what: str) -> float:
     return float(value)
 
 
+# Marks the groups raised by nurseries with strict_exception_groups=False.
+LOOSE_GROUP_NOTE = (
+    "This group was raised by a nursery with strict_exception_groups=False: once the "
+    "Cancelled errors are taken out of it, a lone error left in it is raised on its own. "
+    "Use strict_exception_groups=True (the default) to always get groups."
+)
+
+
+def collapse_loose_groups(exc: BaseException) -> BaseException:
+    """Replace every loose group in ``exc`` (itself included) that holds one error by that error.
+
+    Called when a cancel scope has taken its Cancelled errors out of a group. Other
+    groups are rebuilt only if something inside them changed.
+    """
+    if not isinstance(exc, BaseExceptionGroup):
+        return exc
+    children = [collapse_loose_groups(child) for child in exc.exceptions]
+    if len(children) == 1 and LOOSE_GROUP_NOTE in getattr(exc, "__notes__", ()):
+        return children[0]
+    if all(new is old for new, old in zip(children, exc.exceptions, strict=True)):
+        return exc
+    rebuilt = exc.derive(children)
+    rebuilt.__traceback__ = exc.__traceback__
+    rebuilt.__cause__ = exc.__cause__
+    rebuilt.__context__ = exc.__context__
+    if hasattr(exc, "__notes__"):
+        rebuilt.__notes__ = list(exc.__notes__)
+    return rebuilt
+
+
 class CancelScope(metaclass=Final):
     """A region of code that can be cancelled as a unit, by hand or by a deadline.
 
@@ -219,12 +249,13 @@ class CancelScope(metaclass=Final):
             self.cancelled_caught = True
             if rest is None:
                 return True
+            remaining = collapse_loose_groups(rest)
             saved_context = exc.__context__
             try:
-                raise rest
+                raise remaining
             finally:
-                rest.__context__ = saved_context
-                del rest, exc
+                remaining.__context__ = saved_context
+                del remaining, rest, exc
         return False
 
     def _close(self, task: Task) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import outcome
 
-from ._cancel import CancelScope
+from ._cancel import LOOSE_GROUP_NOTE, CancelScope
 from ._exceptions import Cancelled
 from ._ki import mark_kernel_code
 from ._state import current_task_or_error
@@ -182,9 +182,13 @@ class Nursery(metaclass=NoPublicConstructor):
         self._errors = []
         if not errors:
             return None
-        if len(errors) == 1 and not self._strict_exception_groups:
+        if self._strict_exception_groups:
+            return BaseExceptionGroup("Exceptions from Trio nursery", errors)
+        if len(errors) == 1:
             return errors[0]
-        return BaseExceptionGroup("Exceptions from Trio nursery", errors)
+        group = BaseExceptionGroup("Exceptions from Trio nursery", errors)
+        group.add_note(LOOSE_GROUP_NOTE)
+        return group
 
 
 class _TaskStatus(Generic[StatusT], metaclass=Final):
@@ -274,14 +278,6 @@ class NurseryManager(metaclass=Final):
         except BaseException as remaining:
             if remaining is exc:
                 return False
-            if (
-                not nursery._strict_exception_groups
-                and isinstance(remaining, BaseExceptionGroup)
-                and len(remaining.exceptions) == 1
-            ):
-                # Our group minus the Cancelled errors the errors caused in siblings: one
-                # error is left, and a non-strict nursery raises a lone error bare.
-                remaining = remaining.exceptions[0]
             saved_context = exc.__context__ if exc is not None else None
             try:
                 raise remaining

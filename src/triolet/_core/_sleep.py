@@ -60,6 +60,9 @@ async def sleep_until(deadline: float) -> None:
         await checkpoint()
     else:
         await yield_to_loop(_park_until(task, float(deadline)))
+        # Woken by the timer, but cancelled before running again: Cancelled wins, as in trio.
+        if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
+            raise task._runner.pending_interrupt(task)
 
 
 async def sleep(seconds: float) -> None:
@@ -84,6 +87,9 @@ async def sleep(seconds: float) -> None:
         raise ValueError(f"sleep() got a negative duration {seconds!r}; use a value >= 0")
     task = current_task_or_error("sleep")
     await yield_to_loop(_park_until(task, task._runner.clock.current_time() + seconds))
+    # Woken by the timer, but cancelled before running again: Cancelled wins, as in trio.
+    if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
+        raise task._runner.pending_interrupt(task)
 
 
 # A Ctrl-C between arming the timer and parking would leave a stale timer behind.
