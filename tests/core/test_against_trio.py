@@ -2,8 +2,9 @@
 exactly as under trio 0.35 (which the test extras install).
 
 Each program is a tree of cancel scopes (shielded or not, with deadlines and timed
-cancel() calls); a scope's body either opens a nursery for its children or, at a leaf,
-sleeps or raises at a given time. Both libraries run it under an autojumping MockClock,
+cancel() calls); a scope's body either opens a nursery for its children (started with
+start_soon, or with start() and a later task_status.started()) or, at a leaf, sleeps or
+raises at a given time. Both libraries run it under an autojumping MockClock,
 with strict and with loose exception groups, and must agree on which scopes caught
 cancellation, when each scope was left, and what escaped (group shapes compared
 without regard to order). No two events happen at the same instant, so no outcome
@@ -37,6 +38,7 @@ class Node:
     deadline: int | None
     cancel_at: float | None
     body: Action | None
+    started_after: float | None = None  # set: started with nursery.start(), not start_soon()
     children: list[Node] = field(default_factory=list)
 
 
@@ -56,6 +58,7 @@ scope_attrs = st.fixed_dictionaries(
         "shield": st.sampled_from([False, False, False, True]),
         "deadline": st.sampled_from([None, None, 1, 2, 3, 4]),
         "cancel_at": st.sampled_from([None, None, None, 0.5, 1.5, 2.5, 3.5]),
+        "started_after": st.sampled_from([None, None, None, 0.25, 1.25]),
     }
 )
 trees = st.recursive(
@@ -111,13 +114,20 @@ def run_program(lib: ModuleType, mock_clock: type[Any], root: Node, strict: bool
         ]
         exits: dict[int, float] = {}
 
-        async def run_node(node: Node) -> None:
+        async def run_node(node: Node, task_status: Any = None) -> None:
             try:
                 with scopes[index[id(node)]]:
+                    if task_status is not None:
+                        assert node.started_after is not None
+                        await lib.sleep(node.started_after + index[id(node)] / 1000)
+                        task_status.started()
                     if node.children:
                         async with lib.open_nursery() as nursery:
                             for child in node.children:
-                                nursery.start_soon(run_node, child)
+                                if child.started_after is None:
+                                    nursery.start_soon(run_node, child)
+                                else:
+                                    await nursery.start(run_node, child)
                             await act(node.body, index[id(node)])
                     else:
                         await act(node.body, index[id(node)])
