@@ -7,6 +7,10 @@ from types import TracebackType
 
 from . import _core
 
+_CancelScope = _core.CancelScope
+_new_scope = object.__new__
+_INF = math.inf
+
 
 class TooSlowError(Exception):
     """A :func:`fail_after` / :func:`fail_at` block ran past its deadline."""
@@ -24,13 +28,17 @@ def move_on_after(seconds: float, *, shield: bool = False) -> _core.CancelScope:
 
     Check ``scope.cancelled_caught`` afterwards to learn whether it timed out.
     """
-    if type(seconds) is int:
-        seconds = float(seconds)  # lets CancelScope take its fast path
-    elif type(seconds) is not float:
-        return _core.CancelScope(relative_deadline=seconds, shield=shield)  # it explains
-    if seconds < 0:
+    if (type(seconds) is float or type(seconds) is int) and seconds >= 0:  # NaN fails this
+        # CancelScope(relative_deadline=seconds, shield=shield) without re-checking seconds.
+        scope = _new_scope(_CancelScope)
+        if seconds != _INF:
+            scope._relative_deadline = float(seconds)
+        if shield:
+            scope._shield = True
+        return scope
+    if isinstance(seconds, (int, float)) and seconds < 0:
         raise ValueError(f"timeout must be non-negative, got {seconds!r}")
-    return _core.CancelScope(relative_deadline=seconds, shield=shield)
+    return _core.CancelScope(relative_deadline=seconds, shield=shield)  # it explains
 
 
 class _FailScope:

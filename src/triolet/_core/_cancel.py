@@ -20,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import math
+from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from ._task import Task
 
 _NEW, _ACTIVE, _EXITED = 0, 1, 2
+_INF = math.inf
 
 
 def _check_number(value: float, what: str) -> float:
@@ -115,55 +117,65 @@ class CancelScope(metaclass=Final):
             deadline = _check_number(deadline, "deadline")
         if type(relative_deadline) is not float or relative_deadline != relative_deadline:
             relative_deadline = _check_number(relative_deadline, "relative_deadline")
-        if relative_deadline != math.inf:
+        if relative_deadline != _INF:
             if relative_deadline < 0:
                 raise ValueError(
                     f"relative_deadline must be >= 0, got {relative_deadline!r}; use 0 to cancel at once"
                 )
-            if deadline != math.inf:
+            if deadline != _INF:
                 raise ValueError("Cannot specify both a deadline and a relative deadline; pick one")
-        self._deadline = deadline
-        self._relative_deadline = relative_deadline
+            self._relative_deadline = relative_deadline
+        elif deadline != _INF:
+            self._deadline = deadline
         if shield:
             self._shield = True
 
+    _deadline = _INF
+    _relative_deadline = _INF
     _shield = False
 
     # ------------------------------------------------------------------ entering
     def __enter__(self) -> Self:
+        # The hot path of every `with move_on_after(...)`: kept to straight-line code.
         runner = run_context.runner
         task = runner.current_task if runner is not None else None
-        if task is None:
-            task = current_task_or_error("CancelScope.__enter__")
-        if self._state != _NEW:
+        if task is None or runner is None:
+            task = current_task_or_error("CancelScope.__enter__")  # raises
+            runner = task._runner
+        if self._state:
             raise RuntimeError(
                 "Each CancelScope may only be used for a single 'with' block; create a new one"
             )
         self._state = _ACTIVE
         self._owner = task
-        runner = task._runner
         self._runner = runner
-        if self._relative_deadline != math.inf:
-            now = runner.clock.current_time()
-            self._deadline = now + self._relative_deadline
-            self._relative_deadline = math.inf
-        elif self._deadline != math.inf:
+        deadline = self._deadline
+        if self._relative_deadline != _INF:
+            offset = runner.clock_offset
+            now = perf_counter() + offset if offset is not None else runner.clock.current_time()
+            deadline = self._deadline = now + self._relative_deadline
+            self._relative_deadline = _INF
+        elif deadline != _INF:
             now = runner.clock.current_time()
         parent = task._cancel_status
         if parent is None or parent._effectively_cancelled or self._cancel_called:
             self._attach(parent, task)
         else:  # the common case, inlined: nothing to recompute under a live parent
             self._parent = parent
-            if parent._children is None:
+            children = parent._children
+            if children is None:
                 parent._children = {self}
             else:
-                parent._children.add(self)
+                children.add(self)
             task._cancel_status = self
-        if self._deadline != math.inf:
-            if now >= self._deadline:
+        if deadline != _INF:
+            if now >= deadline:
                 self._record_cancel("deadline", None, None)
-            else:
-                runner.deadlines.add(self, self._deadline)
+            else:  # runner.deadlines.add_scope(self), inlined
+                deadlines = runner.deadlines
+                self._deadline_token = next(deadlines._tokens)
+                deadlines._pending_scopes.append(self)
+                deadlines._live += 1
         return self
 
     def _attach(self, parent: CancelScope | None, task: Task | None) -> None:
@@ -198,45 +210,24 @@ class CancelScope(metaclass=Final):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        if self._state != _ACTIVE:
-            raise RuntimeError("this CancelScope is not active; it can't be exited now")
         owner = self._owner
-        assert owner is not None
-        if owner._cancel_status is not self:
-            current = run_context.runner.current_task if run_context.runner else None
-            if current is not owner:
-                raise RuntimeError(
-                    "a CancelScope must be exited by the task that entered it "
-                    f"({owner!r}), not {current!r}"
-                )
-            # Out-of-order exit (e.g. a scope kept open in a generator). Close
-            # everything inside first so the tree stays consistent, then complain.
-            while owner._cancel_status is not self and owner._cancel_status is not None:
-                inner = owner._cancel_status
-                if inner._owner is not owner or inner._parent is None:
-                    break
-                inner._close(owner)
-            self._close(owner)
-            error = RuntimeError(
-                "cancel scope stack corrupted: a CancelScope was exited before the scopes "
-                "inside it (did you hold a scope open across a yield in a generator?)"
-            )
-            if exc is not None:
-                error.__context__ = exc
-            raise error
+        if owner is None or owner._cancel_status is not self or self._state != _ACTIVE:
+            return self._exit_out_of_order(exc)
         # _close(), inlined for the common path.
         self._state = _EXITED
         parent = self._parent
-        if parent is not None and parent._children is not None:
-            parent._children.discard(self)
+        if parent is not None:
+            parent._children.discard(self)  # type: ignore[union-attr]
         owner._cancel_status = parent
-        if self._deadline_token:
-            self._runner.deadlines.remove(self)  # type: ignore[union-attr]
-        if exc is None:
+        if self._deadline_token:  # self._runner.deadlines.remove(self), inlined
+            self._deadline_token = 0
+            deadlines = self._runner.deadlines  # type: ignore[union-attr]
+            deadlines._live -= 1
+            deadlines._stale += 1
+            if deadlines._stale > 64 and deadlines._stale > 2 * deadlines._live:
+                deadlines.collect_garbage()
+        if exc is None or not self._cancel_called:
             return False
-        if not self._cancel_called:
-            return False
-        parent = self._parent
         if not self._shield and parent is not None and parent._effectively_cancelled:
             return False  # an outer scope is cancelled too; it will catch this
         if isinstance(exc, Cancelled):
@@ -257,6 +248,33 @@ class CancelScope(metaclass=Final):
                 remaining.__context__ = saved_context
                 del remaining, rest, exc
         return False
+
+    def _exit_out_of_order(self, exc: BaseException | None) -> bool:
+        """``__exit__`` when this scope is not the exiting task's innermost one: an error."""
+        owner = self._owner
+        if self._state != _ACTIVE or owner is None:
+            raise RuntimeError("this CancelScope is not active; it can't be exited now")
+        current = run_context.runner.current_task if run_context.runner else None
+        if current is not owner:
+            raise RuntimeError(
+                "a CancelScope must be exited by the task that entered it "
+                f"({owner!r}), not {current!r}"
+            )
+        # Out-of-order exit (e.g. a scope kept open in a generator). Close everything
+        # inside first so the tree stays consistent, then complain.
+        while owner._cancel_status is not self and owner._cancel_status is not None:
+            inner = owner._cancel_status
+            if inner._owner is not owner or inner._parent is None:
+                break
+            inner._close(owner)
+        self._close(owner)
+        error = RuntimeError(
+            "cancel scope stack corrupted: a CancelScope was exited before the scopes "
+            "inside it (did you hold a scope open across a yield in a generator?)"
+        )
+        if exc is not None:
+            error.__context__ = exc
+        raise error
 
     def _close(self, task: Task) -> None:
         self._state = _EXITED
@@ -383,7 +401,7 @@ class CancelScope(metaclass=Final):
                 if runner.clock.current_time() >= new_deadline:
                     self._record_cancel("deadline", None, None)
                 else:
-                    runner.deadlines.add(self, self._deadline)
+                    runner.deadlines.add_scope(self)
         else:
             self._deadline = new_deadline
 

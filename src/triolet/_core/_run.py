@@ -44,6 +44,7 @@ import outcome
 from ._abc import Clock, Instrument
 from ._asyncgens import AsyncGeneratorTracker
 from ._cancel import CancelScope
+from ._clocks import SystemClock
 from ._deadlines import Deadlines
 from ._entry_queue import EntryQueue, TrioToken
 from ._exceptions import Cancelled, DeadlockError, TrioInternalError
@@ -101,6 +102,8 @@ class Runner:
         strict_exception_groups: bool,
     ) -> None:
         self.clock = clock
+        # The real clock's offset, so hot paths can read the time without a method call.
+        self.clock_offset: float | None = clock.offset if type(clock) is SystemClock else None
         self.strict_exception_groups = strict_exception_groups
         self.runq: deque[Task] = deque()
         self.deadlines = Deadlines()
