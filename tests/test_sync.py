@@ -315,6 +315,36 @@ async def test_lock_held_by_an_exited_task_is_broken_for_waiters(
 
 
 @pytest.mark.parametrize("lock_class", LOCK_CLASSES)
+async def test_a_lock_handed_to_a_waiter_that_exits_holding_it_is_broken(
+    lock_class: type[triolet.Lock],
+) -> None:
+    # release() hands the lock straight to the first waiter; that hand-off must also
+    # register the waiter as the lock's breaker.
+    lock = lock_class()
+    results: list[str] = []
+
+    async def takes_the_hand_off_and_leaves() -> None:
+        await lock.acquire()
+        results.append("got it")
+
+    async def later_waiter() -> None:
+        try:
+            await lock.acquire()
+        except triolet.BrokenResourceError:
+            results.append("broken")
+
+    async with triolet.open_nursery() as nursery:
+        await lock.acquire()
+        nursery.start_soon(takes_the_hand_off_and_leaves)
+        await wait_all_tasks_blocked()
+        nursery.start_soon(later_waiter)
+        await wait_all_tasks_blocked()
+        lock.release()
+    assert results == ["got it", "broken"]
+    assert lock.statistics().owner is not None
+
+
+@pytest.mark.parametrize("lock_class", LOCK_CLASSES)
 async def test_async_with_lock_releases_on_error(lock_class: type[triolet.Lock]) -> None:
     lock = lock_class()
     with pytest.raises(KeyError):

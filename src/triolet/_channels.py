@@ -39,11 +39,9 @@ import outcome
 
 from ._abc import ReceiveChannel, ReceiveType, SendChannel, SendType
 from ._core import (
-    Abort,
     BrokenResourceError,
     ClosedResourceError,
     EndOfChannel,
-    RaiseCancelT,
     Task,
     WouldBlock,
     cancel_shielded_checkpoint,
@@ -53,8 +51,9 @@ from ._core import (
     enable_ki_protection,
     open_nursery,
     reschedule,
-    wait_task_rescheduled,
 )
+from ._core._state import run_context
+from ._core._traps import park_as_waiter
 from ._final import final
 from ._sync import Semaphore
 
@@ -193,6 +192,10 @@ class MemorySendChannel(SendChannel[SendType]):
         handle is (or becomes) closed; ClosedResourceError if this handle is (or
         becomes) closed.
         """
+        runner = run_context.runner
+        task = runner.current_task if runner is not None else None
+        if task is None:
+            task = current_task()  # raises, explaining
         state = self._state
         if (
             self._closed
@@ -200,21 +203,18 @@ class MemorySendChannel(SendChannel[SendType]):
             or state.receive_tasks
             or len(state.data) < state.max_buffer_size
         ):
-            await checkpoint_if_cancelled()
+            if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
+                await checkpoint_if_cancelled()  # raises Cancelled
             self._offer(value)  # delivers (nothing changed since the test) or raises
             await cancel_shielded_checkpoint()
             return
-        task = current_task()
-        task.custom_sleep_data = self
-        senders = state.send_tasks
-        senders[task] = value
+        state.send_tasks[task] = value
+        # A cancel point: if we are already cancelled, _cancel_wait() runs at once.
+        await park_as_waiter(task, self)
 
-        def abort(raise_cancel: RaiseCancelT) -> Abort:
-            del senders[task]
-            return Abort.SUCCEEDED
-
-        # A cancel point: if we are already cancelled, abort() runs at once.
-        await wait_task_rescheduled(abort)
+    def _cancel_wait(self, task: Task) -> None:
+        # A task parked in send() was cancelled: its item is not sent.
+        del self._state.send_tasks[task]
 
     @enable_ki_protection
     def clone(self) -> MemorySendChannel[SendType]:
@@ -330,25 +330,26 @@ class MemoryReceiveChannel(ReceiveChannel[ReceiveType]):
         and the buffer is empty; ClosedResourceError if this handle is (or becomes)
         closed.
         """
+        runner = run_context.runner
+        task = runner.current_task if runner is not None else None
+        if task is None:
+            task = current_task()  # raises, explaining
         state = self._state
         if self._closed or state.send_tasks or state.data or not state.open_send_channels:
-            await checkpoint_if_cancelled()
+            if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
+                await checkpoint_if_cancelled()  # raises Cancelled
             value = self._take()  # raises, or returns an item: nothing changed since the test
             assert value is not _EMPTY
             await cancel_shielded_checkpoint()
             return value
-        task = current_task()
-        task.custom_sleep_data = self
-        receivers = state.receive_tasks
-        receivers[task] = None
-
-        def abort(raise_cancel: RaiseCancelT) -> Abort:
-            del receivers[task]
-            return Abort.SUCCEEDED
-
-        # A cancel point: if we are already cancelled, abort() runs at once.
-        received: ReceiveType = await wait_task_rescheduled(abort)
+        state.receive_tasks[task] = None
+        # A cancel point: if we are already cancelled, _cancel_wait() runs at once.
+        received: ReceiveType = await park_as_waiter(task, self)
         return received
+
+    def _cancel_wait(self, task: Task) -> None:
+        # A task parked in receive() was cancelled: it took nothing.
+        del self._state.receive_tasks[task]
 
     async def __anext__(self) -> ReceiveType:
         # ReceiveChannel.__anext__ without its per-call "from ._core import ...", which

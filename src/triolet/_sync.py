@@ -28,22 +28,20 @@ from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
 from ._core import (
-    Abort,
     CancelScope,
     ParkingLot,
     ParkingLotStatistics,
-    RaiseCancelT,
     Task,
     WouldBlock,
-    add_parking_lot_breaker,
     cancel_shielded_checkpoint,
     checkpoint,
     checkpoint_if_cancelled,
     current_task,
     enable_ki_protection,
     remove_parking_lot_breaker,
-    wait_task_rescheduled,
 )
+from ._core._state import run_context
+from ._core._traps import park_as_waiter
 from ._final import final
 
 
@@ -140,14 +138,12 @@ class Event:
             await checkpoint()
             return
         task = current_task()
-        waiters = self._waiters
-        waiters[task] = None
+        self._waiters[task] = None
+        await park_as_waiter(task, self)
 
-        def abort(raise_cancel: RaiseCancelT) -> Abort:
-            del waiters[task]
-            return Abort.SUCCEEDED
-
-        await wait_task_rescheduled(abort)
+    def _cancel_wait(self, task: Task) -> None:
+        # A task parked in wait() was cancelled.
+        del self._waiters[task]
 
     def statistics(self) -> EventStatistics:
         """How many tasks are waiting."""
@@ -183,6 +179,19 @@ class _AcquireReleaseContext:
 
 
 # ---------------------------------------------------------------------------- Lock
+def _add_breaker(task: Task, lot: ParkingLot) -> None:
+    """``add_parking_lot_breaker`` for a task known to be alive (running or parked).
+
+    If the task exits still holding the lock, the lot breaks and its waiters get
+    BrokenResourceError instead of waiting forever.
+    """
+    breakers = task._parking_lot_breakers
+    if breakers is None:
+        task._parking_lot_breakers = [lot]
+    else:
+        breakers.append(lot)
+
+
 class _LockImpl(_AcquireReleaseContext):
     __slots__ = ("_lot", "_owner")
 
@@ -203,9 +212,7 @@ class _LockImpl(_AcquireReleaseContext):
 
     def _set_owner(self, task: Task) -> None:
         self._owner = task
-        # If the task exits still holding the lock, waiters get BrokenResourceError
-        # instead of waiting forever.
-        add_parking_lot_breaker(task, self._lot)
+        _add_breaker(task, self._lot)
 
     def _reacquire_error(self) -> RuntimeError:
         return RuntimeError(
@@ -239,16 +246,21 @@ class _LockImpl(_AcquireReleaseContext):
         A checkpoint. RuntimeError if this task already holds the lock;
         BrokenResourceError if the holder exited without releasing it.
         """
-        task = current_task()
+        runner = run_context.runner
+        task = runner.current_task if runner is not None else None
+        if task is None:
+            task = current_task()  # raises, explaining
         owner = self._owner
         if owner is not None and owner is not task:
             # A cancel point. release() makes us the owner before it wakes us.
             await self._lot.park()
             return
-        await checkpoint_if_cancelled()
+        if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
+            await checkpoint_if_cancelled()  # raises Cancelled
         if owner is task:
             raise self._reacquire_error()
-        self._set_owner(task)
+        self._owner = task
+        _add_breaker(task, self._lot)
         await cancel_shielded_checkpoint()
 
     __aenter__ = acquire
@@ -259,7 +271,10 @@ class _LockImpl(_AcquireReleaseContext):
 
         RuntimeError if the current task does not hold the lock. Not a checkpoint.
         """
-        task = current_task()
+        runner = run_context.runner
+        task = runner.current_task if runner is not None else None
+        if task is None:
+            task = current_task()  # raises, explaining
         if task is not self._owner:
             raise RuntimeError(
                 f"can't release a {type(self).__name__} you don't own: only the task that "
@@ -267,9 +282,12 @@ class _LockImpl(_AcquireReleaseContext):
             )
         lot = self._lot
         remove_parking_lot_breaker(task, lot)
-        if lot:
-            (next_owner,) = lot.unpark()
-            self._set_owner(next_owner)
+        parked = lot._parked
+        if parked:
+            next_owner, _ = parked.popitem(last=False)
+            self._owner = next_owner
+            _add_breaker(next_owner, lot)
+            next_owner._runner.wake(next_owner, None)
         else:
             self._owner = None
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import math
+import types
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import outcome
 
 from ._exceptions import BrokenResourceError
 from ._ki import mark_kernel_code
-from ._state import current_task_or_error
+from ._state import current_task_or_error, run_context
 from ._task import Task
-from ._traps import Abort, RaiseCancelT, wait_task_rescheduled
 from ._util import Final
 
 
@@ -53,24 +54,26 @@ class ParkingLot(metaclass=Final):
     def __bool__(self) -> bool:
         return bool(self._parked)
 
-    async def park(self) -> None:
+    @types.coroutine
+    def park(self) -> Generator[object, Any, None]:
         """Wait until unparked. A cancel point (not a schedule point on its own)."""
-        task = current_task_or_error("ParkingLot.park")
+        runner = run_context.runner
+        task = runner.current_task if runner is not None else None
+        if task is None:
+            task = current_task_or_error("ParkingLot.park")
         if self.broken_by:
             raise BrokenResourceError(
                 f"attempted to park in a parking lot broken by {self.broken_by!r}"
             )
         self._parked[task] = None
+        # park_as_waiter, inlined: this generator is the coroutine the caller awaits.
         task.custom_sleep_data = self
+        yield task._wait_request or task._new_wait_request()
 
-        def abort(raise_cancel: RaiseCancelT) -> Abort:
-            # custom_sleep_data, not self: repark may have moved the task to another lot.
-            lot = task.custom_sleep_data
-            if isinstance(lot, ParkingLot):
-                lot._parked.pop(task, None)
-            return Abort.SUCCEEDED
-
-        await wait_task_rescheduled(abort)
+    def _cancel_wait(self, task: Task) -> None:
+        # A parked task was cancelled (park_as_waiter's protocol). custom_sleep_data, not
+        # the lot it first parked in, is how the task found us: repark may have moved it.
+        self._parked.pop(task, None)
 
     def _pop_several(self, count: int | float) -> Iterator[Task]:
         count = _check_count(count)
@@ -81,6 +84,10 @@ class ParkingLot(metaclass=Final):
 
     def unpark(self, *, count: int | float = 1) -> list[Task]:
         """Wake up to ``count`` tasks, oldest first; return them."""
+        if count == 1 and self._parked:  # the common case, without the generator
+            task, _ = self._parked.popitem(last=False)
+            task._runner.wake(task, None)
+            return [task]
         tasks = list(self._pop_several(count))
         for task in tasks:
             task._runner.wake(task, None)

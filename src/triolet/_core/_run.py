@@ -33,6 +33,7 @@ import math
 import os
 import select
 import sys
+import types
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
@@ -537,10 +538,13 @@ def _sniffio_name() -> str:
 
 
 # ---------------------------------------------------------------------- public kernel API
-async def checkpoint() -> None:
+@types.coroutine
+def checkpoint() -> Generator[object, Any, None]:
     """A full checkpoint: yield to other tasks, then raise Cancelled if cancelled."""
+    # A generator-based coroutine: awaiting it costs one generator, not a coroutine
+    # wrapped around yield_to_loop's generator. Every sleep(0) and channel op runs this.
     try:
-        task: Task = await yield_to_loop(CHECKPOINT)
+        task: Task = yield CHECKPOINT
     except RuntimeError:
         current_task_or_error("triolet.lowlevel.checkpoint")  # foreign loop: explain
         raise

@@ -38,6 +38,7 @@ class Task(metaclass=Final):
     _abort_func: Callable[[RaiseCancelT], Abort] | None = None
     _sleep_request: ParkRequest | None = None
     _io_request: ParkRequest | None = None
+    _wait_request: ParkRequest | None = None
     _next_arg: Any = None
     _deadline_token = 0
     _parking_lot_breakers: list[Any] | None = None
@@ -112,6 +113,17 @@ class Task(metaclass=Final):
 
     def _abort_io(self, raise_cancel: RaiseCancelT) -> Abort:
         self._runner.io.disarm(self)
+        return Abort.SUCCEEDED
+
+    def _new_wait_request(self) -> ParkRequest:
+        """The task's one request for park_as_waiter-style waits, made on first use."""
+        request = self._wait_request = ParkRequest(self._abort_custom_wait)
+        return request
+
+    def _abort_custom_wait(self, raise_cancel: RaiseCancelT) -> Abort:
+        # The abort of park_as_waiter: the wait queue's owner is custom_sleep_data (it may
+        # have changed since parking: ParkingLot.repark moves tasks between lots).
+        self.custom_sleep_data._cancel_wait(self)
         return Abort.SUCCEEDED
 
     def _abort_sleep(self, raise_cancel: RaiseCancelT) -> Abort:

@@ -76,12 +76,27 @@ def yield_to_loop(message: object) -> Generator[object, Any, Any]:
     return (yield message)
 
 
-async def cancel_shielded_checkpoint() -> None:
+@types.coroutine
+def cancel_shielded_checkpoint() -> Generator[object, Any, None]:
     """Yield to the scheduler without checking for cancellation.
 
     Other tasks get to run; this never raises Cancelled.
     """
-    await yield_to_loop(CHECKPOINT)
+    yield CHECKPOINT
+
+
+@types.coroutine
+def park_as_waiter(task: Task, owner: object) -> Generator[object, Any, Any]:
+    """Park ``task`` (the current task) in a wait queue kept by ``owner``.
+
+    The cheap form of :func:`wait_task_rescheduled` for the library's own primitives: no
+    abort closure and no request are allocated per wait. ``owner`` becomes the task's
+    ``custom_sleep_data``; if the task is cancelled while parked, the kernel calls
+    ``owner._cancel_wait(task)``, which must take the task out of the queue (the wait
+    then ends with Cancelled). Whoever wakes the task removes it from the queue first.
+    """
+    task.custom_sleep_data = owner
+    return (yield task._wait_request or task._new_wait_request())
 
 
 async def wait_task_rescheduled(abort_func: Callable[[RaiseCancelT], Abort]) -> Any:
@@ -143,4 +158,4 @@ async def reattach_detached_coroutine_object(task: Task, yield_value: object) ->
 _REATTACH = object()
 
 
-mark_kernel_code(wait_task_rescheduled, yield_to_loop)
+mark_kernel_code(wait_task_rescheduled, yield_to_loop, cancel_shielded_checkpoint, park_as_waiter)
