@@ -1,24 +1,41 @@
 """What every I/O backend shares: one waiter per fd and direction, parking, closing.
 
-A backend subclass supplies two things, in this order: ``_update_interest(fd,
-waiters)`` (tell the OS which directions we now care about) and ``_poll(timeout)``
-(block for events and return ``(fd, readable, writable)`` triples). Everything
-else, including cancellation and ``notify_closing``, lives here so that the epoll and
-selectors backends behave identically.
+A backend subclass supplies, in this order: ``_update_interest(fd, waiters)`` (tell the
+OS which directions we now care about), ``_poll(timeout)`` (block for events and return
+``(fd, flags)`` pairs in the backend's own bits), and the class attributes saying which
+bits mean readable and writable. Everything else, including cancellation and
+``notify_closing``, lives here so that the epoll and selectors backends behave
+identically.
+
+Sockets get a second way in, :func:`wait_socket`, for callers that own a stdlib socket
+and always retry their non-blocking syscall after a wait (the socket layer). Knowing the socket object lets a backend keep the fd
+registered between waits (see ``_io_epoll.py``): the registration is tied to that object
+through a weak reference, so a closed socket whose fd number comes back as a new socket
+is never mistaken for the old one. While an fd is registered that way
+(``waiters.edge_mask`` non-zero), an event that arrives when nobody waits in its
+direction is remembered in ``read_ready`` / ``write_ready`` (``READY_ONCE``); the next
+socket wait in that direction is then a plain checkpoint that reports the fd ready. It
+may be a spurious report (the data was already read), which is why only retrying callers
+get this path. A hang-up or error is remembered for good (``READY_ALWAYS``): an
+edge-triggered registration reports it once, but every later receive must see it.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import outcome
 
 from ._exceptions import BusyResourceError, ClosedResourceError
 from ._ki import mark_kernel_code
-from ._traps import ParkRequest, yield_to_loop
+from ._state import current_task_or_error, run_context
+from ._traps import CHECKPOINT, ParkRequest, yield_to_loop
 
 if TYPE_CHECKING:
+    import socket
+
     from ._run import Runner
     from ._task import Task
 
@@ -48,18 +65,49 @@ class IOStatistics:
     backend: str
 
 
+# FdWaiters.read_ready / write_ready: no event remembered, one event remembered (the next
+# socket wait takes it), or a lasting condition (hang-up, error) that every wait reports.
+READY_NONE = 0
+READY_ONCE = 1
+READY_ALWAYS = 2
+
+IOEvents = list[tuple[int, int]]
+
+
 class FdWaiters:
-    __slots__ = ("fd", "read_task", "registered", "write_task")
+    __slots__ = (
+        "edge_mask",
+        "fd",
+        "owner",
+        "read_ready",
+        "read_task",
+        "registered",
+        "write_ready",
+        "write_task",
+    )
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.read_task: Task | None = None
         self.write_task: Task | None = None
         self.registered = False
+        # Persistent registration (socket waits only): the directions kept registered,
+        # the socket they belong to, and events that arrived while nobody waited.
+        self.edge_mask = 0
+        self.owner: weakref.ref[Any] | None = None
+        self.read_ready = READY_NONE
+        self.write_ready = READY_NONE
 
 
 class IOManagerBase:
     backend_name = "abstract"
+    # Which of the backend's event bits wake readers and writers; which ones mean a
+    # lasting condition (see READY_ALWAYS), and which one means "report again once".
+    read_bits = 0
+    write_bits = 0
+    read_always_bits = 0
+    write_always_bits = 0
+    read_again_bits = 0
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
@@ -69,7 +117,7 @@ class IOManagerBase:
     def _update_interest(self, fd: int, waiters: FdWaiters) -> None:
         raise NotImplementedError
 
-    def _poll(self, timeout: float) -> list[tuple[int, bool, bool]]:
+    def _poll(self, timeout: float) -> IOEvents:
         raise NotImplementedError
 
     def _forget(self, fd: int, waiters: FdWaiters) -> None:
@@ -125,6 +173,28 @@ class IOManagerBase:
             request = task._io_request = ParkRequest(task._abort_io)
         return request
 
+    def arm_socket(
+        self, task: Task, sock: socket.socket, fd: int, reading: bool
+    ) -> ParkRequest | None:
+        """:meth:`arm` for ``sock`` (whose fd is ``fd``); None means "ready already".
+
+        None is returned only when an event for this direction arrived while nobody
+        waited (see the module docstring); it has been taken, and the caller
+        checkpoints; if that raises, it calls :meth:`unconsume_ready`. Without
+        persistent registrations (the base class), this always arms.
+        """
+        return self.arm(task, fd, reading)
+
+    def unconsume_ready(self, sock: socket.socket, fd: int, reading: bool) -> None:
+        """Remember again the event that :meth:`arm_socket` took (its waiter was cancelled)."""
+        waiters = self._waiters.get(fd)
+        if waiters is None or waiters.owner is None or waiters.owner() is not sock:
+            return  # closed meanwhile, maybe reused: the event is not this fd's any more
+        if reading:
+            waiters.read_ready = waiters.read_ready or READY_ONCE
+        else:
+            waiters.write_ready = waiters.write_ready or READY_ONCE
+
     def disarm(self, task: Task) -> None:
         """Undo :meth:`arm` for a cancelled waiter."""
         waiters = task.custom_sleep_data
@@ -134,6 +204,8 @@ class IOManagerBase:
             waiters.read_task = None
         if waiters.write_task is task:
             waiters.write_task = None
+        if waiters.edge_mask:
+            return  # a persistent registration stays as it is
         if self._waiters.get(waiters.fd) is waiters:  # not already dropped by notify_closing
             self._update_interest(waiters.fd, waiters)
 
@@ -154,28 +226,53 @@ class IOManagerBase:
                 )
         self._forget(fd, waiters)
 
-    def wait_for_events(self, timeout: float) -> list[tuple[int, bool, bool]]:
+    def wait_for_events(self, timeout: float) -> IOEvents:
         """Block up to ``timeout`` seconds for I/O readiness; touches no task state.
 
         In guest mode this runs in a helper thread while the host loop runs.
         """
         return self._poll(timeout)
 
-    def process_events(self, events: list[tuple[int, bool, bool]]) -> None:
+    def process_events(self, events: IOEvents) -> None:
         """Wake the tasks whose fds became ready (loop thread only)."""
         if not events:
             return
         wake = self._runner.wake
         waiters_by_fd = self._waiters
-        for fd, readable, writable in events:
+        read_bits = self.read_bits
+        write_bits = self.write_bits
+        for fd, flags in events:
             waiters = waiters_by_fd.get(fd)
             if waiters is None:
                 continue
-            if readable and waiters.read_task is not None:
+            if waiters.edge_mask:
+                if flags & read_bits:
+                    task = waiters.read_task
+                    if task is not None:
+                        waiters.read_task = None
+                        wake(task, None)
+                    elif not waiters.read_ready:
+                        waiters.read_ready = READY_ONCE
+                if flags & write_bits:
+                    task = waiters.write_task
+                    if task is not None:
+                        waiters.write_task = None
+                        wake(task, None)
+                    elif not waiters.write_ready:
+                        waiters.write_ready = READY_ONCE
+                if flags & self.read_again_bits and not waiters.read_ready:
+                    # Urgent data: a receive stops short at its mark, data still queued.
+                    waiters.read_ready = READY_ONCE
+                if flags & self.read_always_bits:
+                    waiters.read_ready = READY_ALWAYS
+                if flags & self.write_always_bits:
+                    waiters.write_ready = READY_ALWAYS
+                continue
+            if flags & read_bits and waiters.read_task is not None:
                 task = waiters.read_task
                 waiters.read_task = None
                 wake(task, None)
-            if writable and waiters.write_task is not None:
+            if flags & write_bits and waiters.write_task is not None:
                 task = waiters.write_task
                 waiters.write_task = None
                 wake(task, None)
@@ -196,5 +293,37 @@ class IOManagerBase:
         return IOStatistics(reading, writing, self.backend_name)
 
 
+async def wait_socket(sock: socket.socket, reading: bool) -> None:
+    """Block until ``sock`` may be readable (``reading``) or writable. A checkpoint.
+
+    For the socket layer, which retries its non-blocking syscall after every wait:
+    unlike ``wait_readable`` this may return when the socket is not ready after all.
+    ClosedResourceError if ``sock`` is closed, before or (via notify_closing) during the
+    wait; BusyResourceError if another task already waits in that direction.
+    """
+    runner = run_context.runner
+    task = runner.current_task if runner is not None else None
+    if task is None:
+        task = current_task_or_error("wait_readable" if reading else "wait_writable")
+    fd = sock.fileno()
+    if fd < 0:
+        raise ClosedResourceError("this socket was already closed")
+    io = task._runner.io
+    request = io.arm_socket(task, sock, fd, reading)
+    if request is not None:
+        await yield_to_loop(request)
+        return
+    await yield_to_loop(CHECKPOINT)
+    if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
+        io.unconsume_ready(sock, fd, reading)  # nothing was received: keep the event
+        raise task._runner.pending_interrupt(task)
+
+
 # A Ctrl-C between registering a waiter and parking would leave the fd registered.
-mark_kernel_code(IOManagerBase.arm, IOManagerBase.disarm, IOManagerBase.notify_closing)
+mark_kernel_code(
+    IOManagerBase.arm,
+    IOManagerBase.arm_socket,
+    IOManagerBase.disarm,
+    IOManagerBase.notify_closing,
+    wait_socket,
+)

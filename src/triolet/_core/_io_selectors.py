@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 import selectors
 
-from ._io_common import FdWaiters, IOManagerBase
+from ._io_common import FdWaiters, IOEvents, IOManagerBase
 
 _MAX_TIMEOUT = 86400.0
 
 
 class SelectorsIOManager(IOManagerBase):
     backend_name = "selectors"
+    read_bits = selectors.EVENT_READ
+    write_bits = selectors.EVENT_WRITE
 
     def __init__(self, runner: object) -> None:
         super().__init__(runner)  # type: ignore[arg-type]
@@ -35,7 +37,7 @@ class SelectorsIOManager(IOManagerBase):
         self._selector.register(fd, mask)
         waiters.registered = True
 
-    def _poll(self, timeout: float) -> list[tuple[int, bool, bool]]:
+    def _poll(self, timeout: float) -> IOEvents:
         if timeout > _MAX_TIMEOUT or math.isinf(timeout):
             timeout = _MAX_TIMEOUT
         elif timeout < 0:
@@ -44,9 +46,7 @@ class SelectorsIOManager(IOManagerBase):
         events = []
         for key, mask in ready:
             fd = key.fd
-            events.append(
-                (fd, bool(mask & selectors.EVENT_READ), bool(mask & selectors.EVENT_WRITE))
-            )
+            events.append((fd, mask))
             waiters = self._waiters.get(fd)
             if waiters is not None:
                 # Level-triggered: drop the directions we are about to satisfy.

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _core
 from .._abc import SocketFactory
+from .._core._io_common import wait_socket
 from ._address import resolve_address
 from ._socket_type import AddressFormat, SocketType
 
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _checkpoint = _core.checkpoint
-_wait_readable = _core.wait_readable
 _wait_writable = _core.wait_writable
+_READ = True
+_WRITE = False
 
 _SHUT_WR = _stdlib_socket.SHUT_WR
 _SHUT_RDWR = _stdlib_socket.SHUT_RDWR
@@ -144,19 +146,17 @@ class _SocketImpl(SocketType):
         return bool(poller.poll(0))
 
     # -- the non-blocking pattern ------------------------------------------------------
-    async def _io(self, wait: Callable[[Any], Any], fn: Callable[..., T], *args: Any) -> T:
+    async def _io(self, reading: bool, fn: Callable[..., T], *args: Any) -> T:
         await _checkpoint()
         try:
             return fn(*args)
         except BlockingIOError:
-            return await self._wait_and_retry(wait, fn, *args)
+            return await self._wait_and_retry(reading, fn, *args)
 
-    async def _wait_and_retry(
-        self, wait: Callable[[Any], Any], fn: Callable[..., T], *args: Any
-    ) -> T:
+    async def _wait_and_retry(self, reading: bool, fn: Callable[..., T], *args: Any) -> T:
         sock = self._sock
         while True:
-            await wait(sock)
+            await wait_socket(sock, reading)
             try:
                 return fn(*args)
             except BlockingIOError:
@@ -167,7 +167,7 @@ class _SocketImpl(SocketType):
         await _wait_writable(self._sock)
 
     async def accept(self) -> tuple[SocketType, AddressFormat]:
-        sock, address = await self._io(_wait_readable, self._sock.accept)
+        sock, address = await self._io(_READ, self._sock.accept)
         return _SocketImpl(sock), address
 
     async def bind(self, address: AddressFormat) -> None:
@@ -207,30 +207,30 @@ class _SocketImpl(SocketType):
         try:
             return sock.recv(buflen, flags)
         except BlockingIOError:
-            return await self._wait_and_retry(_wait_readable, sock.recv, buflen, flags)
+            return await self._wait_and_retry(_READ, sock.recv, buflen, flags)
 
     async def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
-        return await self._io(_wait_readable, self._sock.recv_into, buffer, nbytes, flags)
+        return await self._io(_READ, self._sock.recv_into, buffer, nbytes, flags)
 
     async def recvfrom(self, bufsize: int, flags: int = 0, /) -> tuple[bytes, AddressFormat]:
-        return await self._io(_wait_readable, self._sock.recvfrom, bufsize, flags)
+        return await self._io(_READ, self._sock.recvfrom, bufsize, flags)
 
     async def recvfrom_into(
         self, buffer: Buffer, nbytes: int = 0, flags: int = 0
     ) -> tuple[int, AddressFormat]:
-        return await self._io(_wait_readable, self._sock.recvfrom_into, buffer, nbytes, flags)
+        return await self._io(_READ, self._sock.recvfrom_into, buffer, nbytes, flags)
 
     async def recvmsg(
         self, bufsize: int, ancbufsize: int = 0, flags: int = 0, /
     ) -> tuple[bytes, list[tuple[int, int, bytes]], int, Any]:
-        return await self._io(_wait_readable, self._sock.recvmsg, bufsize, ancbufsize, flags)
+        return await self._io(_READ, self._sock.recvmsg, bufsize, ancbufsize, flags)
 
     async def recvmsg_into(
         self, buffers: Iterable[Buffer], ancbufsize: int = 0, flags: int = 0, /
     ) -> tuple[int, list[tuple[int, int, bytes]], int, Any]:
         # A one-shot iterator would be empty on the retry after a wait.
         buffers = list(buffers)
-        return await self._io(_wait_readable, self._sock.recvmsg_into, buffers, ancbufsize, flags)
+        return await self._io(_READ, self._sock.recvmsg_into, buffers, ancbufsize, flags)
 
     async def send(self, bytes: Buffer, flags: int = 0, /) -> int:
         await _checkpoint()
@@ -238,11 +238,11 @@ class _SocketImpl(SocketType):
         try:
             return sock.send(bytes, flags)
         except BlockingIOError:
-            return await self._wait_and_retry(_wait_writable, sock.send, bytes, flags)
+            return await self._wait_and_retry(_WRITE, sock.send, bytes, flags)
 
     async def sendto(self, *args: Any) -> int:
         address = await resolve_address(self._sock, args[-1], local=False)
-        return await self._io(_wait_writable, self._sock.sendto, *args[:-1], address)
+        return await self._io(_WRITE, self._sock.sendto, *args[:-1], address)
 
     async def sendmsg(
         self,
@@ -255,9 +255,9 @@ class _SocketImpl(SocketType):
         buffers = list(buffers)
         ancdata = list(ancdata)
         if address is None:
-            return await self._io(_wait_writable, self._sock.sendmsg, buffers, ancdata, flags)
+            return await self._io(_WRITE, self._sock.sendmsg, buffers, ancdata, flags)
         address = await resolve_address(self._sock, address, local=False)
-        return await self._io(_wait_writable, self._sock.sendmsg, buffers, ancdata, flags, address)
+        return await self._io(_WRITE, self._sock.sendmsg, buffers, ancdata, flags, address)
 
 
 def _connect_error(error: int, address: AddressFormat) -> OSError:

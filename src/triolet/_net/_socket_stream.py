@@ -1,17 +1,21 @@
 """SocketStream: the byte-stream interface over a connected SOCK_STREAM socket.
 
-``send_all`` and ``receive_some`` are the hot paths of every server, so for sockets made
-by :func:`triolet.socket.socket` they talk to the stdlib socket directly (see the
+``send_all`` and ``receive_some`` are the hot paths of every server, so for TCP sockets
+made by :func:`triolet.socket.socket` they talk to the stdlib socket directly (see the
 pattern at the top of ``_socket.py``): one checkpoint (a yield, then the cancel check),
 then the syscall, then a park only if the syscall would block. Sockets from a custom
-socket factory go through their async methods instead.
+socket factory, and non-TCP sockets, go through their async methods instead.
 
 ``receive_some`` also remembers whether its last ``recv`` drained the kernel buffer (it
-returned fewer bytes than asked for). If so, the next call asks epoll before calling
+returned fewer bytes than asked for). If so, the next call waits before calling
 ``recv``: in request/response traffic the speculative ``recv`` would almost always fail
 with EAGAIN, and a syscall is the most expensive thing on this path. Parking is a
-checkpoint too, so the call's guarantees don't change; data that did arrive meanwhile is
-reported by the next epoll poll.
+checkpoint too, so the call's guarantees don't change. This is sound because the wait
+(``wait_socket``, edge-triggered on epoll) reports every event after that ``recv``,
+and for TCP a short read leaves nothing queued behind it: the exceptions, end of stream
+and urgent data, are remembered by the I/O backend. A Unix stream socket may stop short
+with data still queued (at a boundary of passed credentials or fds), so it doesn't get
+this path.
 
 Errors: a socket closed by us gives ClosedResourceError; any other OSError (reset by
 peer, broken pipe, ...) gives BrokenResourceError with the OSError as its cause. Two
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING, Final
 
 from .. import _core
 from .._abc import HalfCloseableStream
+from .._core._io_common import wait_socket
 from ._socket import stdlib_socket_of
 from ._socket_type import SocketType
 
@@ -35,8 +40,6 @@ if TYPE_CHECKING:
 DEFAULT_RECEIVE_SIZE: Final = 65536
 
 _checkpoint = _core.checkpoint
-_wait_readable = _core.wait_readable
-_wait_writable = _core.wait_writable
 _BusyResourceError = _core.BusyResourceError
 _ClosedResourceError = _core.ClosedResourceError
 _BrokenResourceError = _core.BrokenResourceError
@@ -73,7 +76,9 @@ class SocketStream(HalfCloseableStream):
         if socket.type != _stdlib_socket.SOCK_STREAM:
             raise ValueError("SocketStream requires a SOCK_STREAM socket")
         self.socket = socket
-        self._sock = stdlib_socket_of(socket)
+        self._sock = None
+        if socket.family == _stdlib_socket.AF_INET or socket.family == _stdlib_socket.AF_INET6:
+            self._sock = stdlib_socket_of(socket)
         self._sending = False
         self._receiving = False
         self._drained = False
@@ -113,7 +118,7 @@ class SocketStream(HalfCloseableStream):
             with memoryview(_byte_view(data)) as view:
                 total = len(view)
                 while sent < total:
-                    await _wait_writable(sock.fileno())
+                    await wait_socket(sock, False)
                     with view[sent:] as remaining:
                         try:
                             sent += sock.send(remaining)
@@ -198,16 +203,13 @@ class SocketStream(HalfCloseableStream):
             if self._drained:
                 # The last receive emptied the kernel buffer: rather than a recv() that
                 # would most likely fail with EAGAIN, ask epoll first.
-                fd = sock.fileno()
-                if fd < 0:
-                    raise _ClosedResourceError("this socket was already closed")
-                await _wait_readable(fd)
+                await wait_socket(sock, True)
             else:
                 await _checkpoint()
                 try:
                     data = sock.recv(max_bytes)
                 except BlockingIOError:
-                    await _wait_readable(sock.fileno())
+                    await wait_socket(sock, True)
                 else:
                     self._drained = len(data) < max_bytes
                     return data
@@ -215,7 +217,7 @@ class SocketStream(HalfCloseableStream):
                 try:
                     data = sock.recv(max_bytes)
                 except BlockingIOError:
-                    await _wait_readable(sock.fileno())
+                    await wait_socket(sock, True)
                 else:
                     self._drained = len(data) < max_bytes
                     return data
