@@ -158,3 +158,89 @@ async def test_trio_token_has_no_public_constructor() -> None:
 def test_current_trio_token_outside_a_run_is_a_runtime_error() -> None:
     with pytest.raises(RuntimeError):
         lowlevel.current_trio_token()
+
+
+async def test_callback_queued_by_a_callback_runs_without_any_other_wakeup() -> None:
+    token = lowlevel.current_trio_token()
+    task = lowlevel.current_task()
+
+    def first() -> None:
+        token.run_sync_soon(lowlevel.reschedule, task, outcome.Value("second ran"))
+
+    token.run_sync_soon(first)
+    with triolet.fail_after(10):
+        value = await lowlevel.wait_task_rescheduled(lambda _: lowlevel.Abort.SUCCEEDED)
+    assert value == "second ran"
+
+
+async def test_callbacks_run_as_one_system_task_that_is_not_the_caller() -> None:
+    token = lowlevel.current_trio_token()
+    seen: list[lowlevel.Task] = []
+
+    def record_current_task() -> None:
+        seen.append(lowlevel.current_task())
+
+    token.run_sync_soon(record_current_task)
+    await wait_all_tasks_blocked()
+    thread = threading.Thread(target=token.run_sync_soon, args=(record_current_task,))
+    thread.start()
+    thread.join()
+    await wait_all_tasks_blocked()
+    assert len(seen) == 2
+    assert seen[0] is seen[1]
+    assert seen[0] is not lowlevel.current_task()
+
+
+async def test_callback_from_a_thread_runs_while_the_loop_never_idles() -> None:
+    token = lowlevel.current_trio_token()
+    ran = threading.Event()
+    thread = threading.Thread(target=token.run_sync_soon, args=(ran.set,))
+    thread.start()
+    with triolet.fail_after(10):
+        while not ran.is_set():
+            await lowlevel.checkpoint()  # always runnable: the loop polls only now and then
+    thread.join()
+
+
+async def test_bursts_of_callbacks_from_many_threads_all_wake_the_loop() -> None:
+    # Each round, every thread queues one callback at the same moment, and the loop must
+    # wake for the last of them: a lost wakeup leaves the round (and the test) waiting.
+    token = lowlevel.current_trio_token()
+    task = lowlevel.current_task()
+    n_threads, rounds = 8, 100
+    start = threading.Barrier(n_threads)
+    # The loop's thread joins this one only once the round's callbacks all ran.
+    round_over = threading.Barrier(n_threads + 1, timeout=30)
+    arrived = 0
+
+    def arrive() -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived == n_threads:
+            lowlevel.reschedule(task)
+
+    def worker() -> None:
+        for _ in range(rounds):
+            start.wait()
+            token.run_sync_soon(arrive)
+            round_over.wait()
+
+    threads = [threading.Thread(target=worker) for _ in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    with triolet.fail_after(30):
+        for _ in range(rounds):
+            await lowlevel.wait_task_rescheduled(lambda _: lowlevel.Abort.SUCCEEDED)
+            arrived = 0
+            round_over.wait()  # the threads queued before waiting: this returns at once
+    for thread in threads:
+        thread.join()
+
+
+@pytest.mark.triolet_only
+def test_waking_the_loop_of_a_finished_run_is_harmless() -> None:
+    from triolet._core._entry_queue import EntryQueue
+
+    queue = EntryQueue()
+    queue.close()
+    queue.wake_loop()  # a late Ctrl-C or thread: nothing to wake, and no error

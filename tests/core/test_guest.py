@@ -81,6 +81,13 @@ def test_guest_waits_for_io_that_the_host_produces() -> None:
         assert run_as_guest(guest, host_side).unwrap() == b"from the host"
 
 
+def test_guest_round_trips_through_worker_threads() -> None:
+    async def guest() -> list[int]:
+        return [await triolet.to_thread.run_sync(lambda i=i: i * 2) for i in range(200)]
+
+    assert run_as_guest(guest).unwrap() == [i * 2 for i in range(200)]
+
+
 def test_guest_cancellation_and_timeouts_work() -> None:
     async def guest() -> bool:
         with triolet.move_on_after(0.05) as scope:

@@ -1,13 +1,21 @@
 """The entry queue: how other threads (and signal handlers) get work into a run.
 
 ``run_sync_soon`` appends to a deque (atomic in CPython, so no lock on that path)
-and writes a byte to a wakeup socket, which breaks the run loop out of its I/O wait.
-A system task drains the queue and calls each callback in the loop's thread.
+and writes to a wakeup fd, which breaks the run loop out of its I/O wait. The loop
+then calls each callback in its own thread, right after the poll that saw the fd
+fire, in the name of a system task that stays parked for the whole run
+(``Runner.serve_entry_queue``): no task step per wakeup.
+
+The wakeup fd is an eventfd where there is one (Linux): a write and a read of an
+eventfd cost about a third of a send and a recv on a socketpair, and every
+``to_thread.run_sync`` round trip pays for one of each. Elsewhere, a socketpair.
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -20,14 +28,73 @@ if TYPE_CHECKING:
     from ._run import Runner
 
 
+class _EventfdWakeup:
+    """The wakeup channel on Linux: one eventfd, written to add 1, read to reset to 0."""
+
+    _ONE = (1).to_bytes(8, sys.byteorder)
+
+    def __init__(self) -> None:
+        self.fileno = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        # Writers go through a file object: once closed it refuses writes (ValueError)
+        # instead of writing to whatever file later reuses the fd number.
+        self._writer = open(self.fileno, "wb", buffering=0)
+
+    def wake(self) -> None:
+        try:
+            self._writer.write(self._ONE)
+        except (OSError, ValueError):
+            pass  # closed at shutdown (a full counter is a no-op write, not an error)
+
+    def drain(self) -> None:
+        try:
+            os.read(self.fileno, 8)
+        except OSError:
+            pass  # nothing written since the last drain
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class _SocketpairWakeup:
+    """The portable wakeup channel: a byte written to one end makes the other readable."""
+
+    def __init__(self) -> None:
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self.fileno = self._reader.fileno()
+
+    def wake(self) -> None:
+        try:
+            self._writer.send(b"\x00")
+        except OSError:
+            pass  # the socket is full (a wakeup is pending anyway) or closed at shutdown
+
+    def drain(self) -> None:
+        # One large read empties it in the usual case; the loop only needs to know that
+        # something was written, and a leftover byte just costs one extra wakeup.
+        try:
+            self._reader.recv(65536)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._reader.close()
+        self._writer.close()
+
+
 class EntryQueue:
     def __init__(self) -> None:
         self.queue: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         # Idempotent callbacks: an insertion-ordered set of (fn, args).
         self.idempotent_queue: dict[tuple[Callable[..., object], tuple[Any, ...]], None] = {}
-        self.wakeup_reader, self.wakeup_writer = socket.socketpair()
-        self.wakeup_reader.setblocking(False)
-        self.wakeup_writer.setblocking(False)
+        wakeup = _EventfdWakeup() if hasattr(os, "eventfd") else _SocketpairWakeup()
+        self._wakeup = wakeup
+        # The fd the loop waits on. wake_loop() makes it readable, from any thread or a
+        # signal handler (it takes no lock); drain_wakeups() makes it unreadable again.
+        self.wakeup_fd = wakeup.fileno
+        self.wake_loop: Callable[[], None] = wakeup.wake
+        self.drain_wakeups: Callable[[], None] = wakeup.drain
         # Re-entrant: an async generator finalizer (run by the garbage collector at any
         # allocation) may call run_sync_soon while this thread already holds the lock.
         self.lock = threading.RLock()
@@ -47,20 +114,6 @@ class EntryQueue:
             else:
                 self.queue.append((sync_fn, args))
         self.wake_loop()
-
-    def wake_loop(self) -> None:
-        try:
-            self.wakeup_writer.send(b"\x00")
-        except (BlockingIOError, OSError):
-            pass  # the socket is full (a wakeup is pending anyway) or closed at shutdown
-
-    def drain_wakeup_socket(self) -> None:
-        # One large read empties it in the usual case; the loop only needs to know that
-        # something was written, and a leftover byte just costs one extra wakeup.
-        try:
-            self.wakeup_reader.recv(65536)
-        except OSError:
-            pass
 
     def pending(self) -> bool:
         return bool(self.queue or self.idempotent_queue)
@@ -84,8 +137,7 @@ class EntryQueue:
     def close(self) -> None:
         with self.lock:
             self.done = True
-        self.wakeup_reader.close()
-        self.wakeup_writer.close()
+        self._wakeup.close()
 
 
 class TrioToken(metaclass=NoPublicConstructor):

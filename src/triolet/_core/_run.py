@@ -20,7 +20,8 @@ Each pass of the loop has four phases, in this order:
 1. TIMEOUT: how long we may block (0 if tasks are runnable; else until the next
    deadline or idle waiter).
 2. I/O: poll the backend (always when idle or instrumented; when busy, every ``IO_POLL_STEPS`` task
-   steps, so a task spinning on checkpoints can't starve sockets).
+   steps, so a task spinning on checkpoints can't starve sockets). If the entry queue's
+   wakeup fd fired, run its callbacks right here (``serve_entry_queue``).
 3. TIME: expire deadlines (wake sleepers, cancel scopes); fire idle waiters and the
    mock clock's autojump when everything stayed blocked.
 4. RUN: step each task that was runnable at the start of this phase once.
@@ -50,7 +51,7 @@ from ._deadlines import Deadlines
 from ._entry_queue import EntryQueue, TrioToken
 from ._exceptions import Cancelled, DeadlockError, TrioInternalError
 from ._instruments import Instruments
-from ._io_common import HasFileno, IOStatistics, fileno_of
+from ._io_common import FdWaiters, HasFileno, IOStatistics, fileno_of
 from ._ki import mark_kernel_code
 from ._nursery import Nursery, open_nursery
 from ._state import current_runner, current_task_or_error, run_context
@@ -111,6 +112,9 @@ class Runner:
         self.io = _make_io_manager(self)
         self.entry_queue = EntryQueue()
         self.token = TrioToken._create(self.entry_queue)
+        # The wakeup fd's registration; its read_task is the entry-queue task while that
+        # task lives. It is not in the I/O manager's own table: the loop serves it.
+        self.wakeup_waiters = FdWaiters(self.entry_queue.wakeup_fd)
         self.instruments = Instruments(instruments, self._instruments_changed)
         self.instrumented = bool(self.instruments)
         self.current_task: Task | None = None
@@ -342,17 +346,54 @@ class Runner:
         return Abort.SUCCEEDED
 
     async def entry_queue_task(self) -> None:
+        # Arms the wakeup fd, then stays parked for the whole run: each time the fd
+        # fires, the loop itself runs the callbacks in this task's name (see
+        # serve_entry_queue), which spares a task step per wakeup. Cancelled at the end
+        # of the run, it runs what is left and exits.
         queue = self.entry_queue
+        waiters = self.wakeup_waiters
+        task = self.current_task
+        assert task is not None
         try:
-            while True:
-                if self.ki_pending:
-                    self.deliver_ki()
-                queue.run_pending()
-                await self.io.wait_readable(queue.wakeup_reader)
-                queue.drain_wakeup_socket()
+            if self.ki_pending:
+                self.deliver_ki()
+            queue.run_pending()
+            waiters.read_task = task
+            task.custom_sleep_data = waiters  # task trees show it waiting for the fd
+            self.io._update_interest(queue.wakeup_fd, waiters)
+            await wait_task_rescheduled(self._abort_entry_queue_wait)
         except Cancelled:
             queue.run_pending()
             raise
+        finally:
+            waiters.read_task = None
+            task.custom_sleep_data = None
+
+    def _abort_entry_queue_wait(self, raise_cancel: RaiseCancelT) -> Abort:
+        return Abort.SUCCEEDED
+
+    def serve_entry_queue(self) -> None:
+        """Phase 2, when the wakeup fd fired: run the queued callbacks and deliver a
+        pending KeyboardInterrupt, as the parked entry-queue task (its context, and
+        ``current_task()`` is that task, as when it ran them itself)."""
+        queue = self.entry_queue
+        # Drain before running: a callback queued from now on writes again, so it is
+        # either seen by run_pending below or makes the next poll report the fd.
+        queue.drain_wakeups()
+        waiters = self.wakeup_waiters
+        task = waiters.read_task
+        if task is None:
+            return  # the entry-queue task has exited: the run is over
+        self.io._update_interest(queue.wakeup_fd, waiters)  # re-arm (epoll is one-shot)
+        self.current_task = task
+        try:
+            if self.ki_pending:
+                self.deliver_ki()
+            task.context.run(queue.run_pending)
+        except BaseException as exc:
+            self.crash(TrioInternalError("a TrioToken.run_sync_soon callback raised"), exc)
+        finally:
+            self.current_task = None
 
     # ------------------------------------------------------------------ the loop
     def timeout_until_next_event(self) -> tuple[float, bool]:
@@ -389,7 +430,7 @@ class Runner:
 
     def check_for_deadlock(self) -> None:
         """Idle with no timeout: if nothing can ever wake any task, report it (opt-in)."""
-        wakeup_fd = self.entry_queue.wakeup_reader.fileno()
+        wakeup_fd = self.entry_queue.wakeup_fd
         if (
             self.entry_queue.pending()
             or self.external_wakers
@@ -433,6 +474,7 @@ class Runner:
         append = runq.append
         deadlines = self.deadlines
         io = self.io
+        wakeup_fd = self.entry_queue.wakeup_fd
         steps_since_io = 0
         while self.tasks_living:
             # Phases 1-3 run whenever the loop is idle; while tasks stay runnable, only
@@ -457,7 +499,13 @@ class Runner:
                 self.polls += 1
                 if self.instrumented:
                     self.instruments.call("before_io_wait", timeout)
-                io.process_events((yield timeout))
+                events = yield timeout
+                if events:
+                    io.process_events(events)
+                    for event in events:
+                        if event[0] == wakeup_fd:
+                            self.serve_entry_queue()
+                            break
                 if self.instrumented:
                     self.instruments.call("after_io_wait", timeout)
                 # ------------------------------------------------------------ 3. TIME
@@ -527,6 +575,7 @@ mark_kernel_code(
     Runner.task_finished,
     Runner.init,
     Runner.entry_queue_task,
+    Runner.serve_entry_queue,
 )
 
 
