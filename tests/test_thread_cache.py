@@ -189,7 +189,7 @@ def test_a_worker_claimed_as_it_times_out_still_runs_the_job(
     worker.wakeup = ClaimedAsItTimesOut()  # type: ignore[assignment]
     first = Delivery()
     # Hand over the first job the way start_thread_soon does for a new worker.
-    worker.job = (threading.current_thread, first, "first job")
+    worker.job = (threading.current_thread, first, "first job", True)
     real_wakeup.release()
     worker.thread.start()
     assert first.wait().unwrap() is worker.thread

@@ -51,6 +51,42 @@ async def test_run_sync_reraises_the_thread_exception() -> None:
         await to_thread.run_sync(fail)
 
 
+async def test_run_sync_exception_keeps_the_threads_frames_in_its_traceback() -> None:
+    def fail_in_the_thread() -> None:
+        raise KeyError("from the thread")
+
+    with pytest.raises(KeyError) as info:
+        await to_thread.run_sync(fail_in_the_thread)
+    assert "fail_in_the_thread" in [entry.name for entry in info.traceback]
+
+
+async def test_run_sync_reraises_a_base_exception_from_the_thread() -> None:
+    class Stop(BaseException):
+        pass
+
+    def stop() -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        await to_thread.run_sync(stop)
+    assert await to_thread.run_sync(lambda: "worker still usable") == "worker still usable"
+
+
+async def test_many_tasks_calling_threads_at_once_all_get_their_results() -> None:
+    # Workers report back concurrently, often while the loop is busy or just waking:
+    # a lost wakeup would leave a task waiting past the deadline.
+    results: dict[int, list[int]] = {}
+
+    async def caller(index: int) -> None:
+        results[index] = [await to_thread.run_sync(lambda i=i: index * 1000 + i) for i in range(50)]
+
+    with triolet.fail_after(60):
+        async with triolet.open_nursery() as nursery:
+            for index in range(16):
+                nursery.start_soon(caller, index)
+    assert results == {index: [index * 1000 + i for i in range(50)] for index in range(16)}
+
+
 async def test_run_sync_rejects_an_async_function() -> None:
     async def coroutine_function() -> None:
         pass

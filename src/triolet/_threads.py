@@ -4,11 +4,12 @@ One ``to_thread.run_sync`` call is one :class:`_ThreadCall`. Its life:
 
 1. The calling task (the *host*) takes a limiter token on behalf of the call, hands
    the job to the thread cache and parks in ``wait_task_rescheduled``.
-2. The worker runs ``sync_fn`` in a copy of the host's contextvars, stores the outcome
-   on the call and queues ``report_back`` with ``TrioToken.run_sync_soon``.
+2. The worker runs ``sync_fn`` in a copy of the host's contextvars, stores what it
+   returned or raised on the call and queues ``report_back`` with
+   ``TrioToken.run_sync_soon``.
 3. ``report_back`` runs in the loop's thread: it returns the limiter token and
-   reschedules the host with no value, meaning "finished" (the host then unwraps the
-   stored outcome). No task is spawned per call.
+   reschedules the host with no value, meaning "finished" (the host then returns or
+   raises what the worker stored). No task and no outcome object per call.
 
 While it waits, the host also serves the worker's ``from_thread`` requests: a request
 reschedules the host with the request object, the host runs it (so the callback sees
@@ -62,7 +63,7 @@ from ._core import (
     wait_task_rescheduled,
 )
 from ._sync import CapacityLimiter
-from ._thread_cache import start_thread_soon
+from ._thread_cache import start_uncaptured_job_soon
 
 RetT = TypeVar("RetT")
 
@@ -84,7 +85,8 @@ class _RunThreads:
         # Workers still running, abandoned ones included: any of them may call back into
         # the run, so while there are some, the deadlock detector must not fire.
         self.running = 0
-        self.wakeup_expected: AbstractContextManager[None] | None = None
+        # Entered while running > 0; one object for the whole run, re-entered as needed.
+        self.wakeup_expected: AbstractContextManager[None] = external_wakeup_expected()
 
     def call_finished(self) -> None:
         self.active_count -= 1
@@ -94,14 +96,12 @@ class _RunThreads:
     def worker_started(self) -> None:
         self.running += 1
         if self.running == 1:
-            self.wakeup_expected = external_wakeup_expected()
             self.wakeup_expected.__enter__()
 
     def worker_finished(self) -> None:
         self.running -= 1
-        if not self.running and self.wakeup_expected is not None:
+        if not self.running:
             self.wakeup_expected.__exit__(None, None, None)
-            self.wakeup_expected = None
 
 
 _run_threads: RunVar[_RunThreads] = RunVar("triolet._threads")
@@ -159,13 +159,14 @@ class _ThreadCall:
         "abandoned_by",
         "args",
         "context",
+        "error",
         "limiter",
         "name",
         "raise_cancel",
-        "result",
         "run_threads",
         "sync_fn",
         "task",
+        "value",
     )
 
     def __init__(
@@ -190,13 +191,16 @@ class _ThreadCall:
         self.raise_cancel: RaiseCancelT | None = None
         # The Cancelled (or KeyboardInterrupt) the host left with, once abandoned.
         self.abandoned_by: BaseException | None = None
-        self.result: outcome.Outcome[Any] | None = None
+        # What sync_fn returned, or what it raised (then error is not None).
+        self.value: Any = None
+        self.error: BaseException | None = None
 
     def __repr__(self) -> str:
         return f"<to_thread.run_sync call in thread {self.name!r}>"
 
     # -- in the worker thread ----------------------------------------------------
-    def run_in_worker(self) -> Any:
+    def run_in_worker(self) -> None:
+        # Never raises: the thread cache's uncaptured jobs leave catching to us.
         sync_fn = self.sync_fn
         assert sync_fn is not None
         args = self.args
@@ -205,19 +209,20 @@ class _ThreadCall:
         _worker_local.call = self
         try:
             result = self.context.run(sync_fn, *args)
+            if inspect.iscoroutine(result):
+                result.close()
+                raise TypeError(
+                    f"to_thread.run_sync expected a synchronous function, but {sync_fn!r} "
+                    "returned a coroutine: async functions can't run in a thread; await them "
+                    "directly in the task instead"
+                )
+            self.value = result
+        except BaseException as exc:
+            self.error = exc
         finally:
             _worker_local.call = None
-        if inspect.iscoroutine(result):
-            result.close()
-            raise TypeError(
-                f"to_thread.run_sync expected a synchronous function, but {sync_fn!r} "
-                "returned a coroutine: async functions can't run in a thread; await them "
-                "directly in the task instead"
-            )
-        return result
 
-    def deliver(self, result: outcome.Outcome[Any]) -> None:
-        self.result = result
+    def deliver(self) -> None:
         try:
             self.run_threads.token.run_sync_soon(self.report_back)
         except RunFinishedError:
@@ -291,7 +296,7 @@ async def to_thread_run_sync(
     else:
         await limiter.acquire_on_behalf_of(call)
     try:
-        start_thread_soon(call.run_in_worker, call.deliver, thread_name)
+        start_uncaptured_job_soon(call.run_in_worker, call.deliver, thread_name)
     except BaseException:
         limiter.release_on_behalf_of(call)
         raise
@@ -300,10 +305,16 @@ async def to_thread_run_sync(
     while True:
         request: _FromThreadRequest | None = await wait_task_rescheduled(call.abort)
         if request is None:
-            result = call.result
-            assert result is not None
-            call.result = None
-            return result.unwrap()  # type: ignore[no-any-return]
+            error = call.error
+            if error is not None:
+                call.error = None
+                try:
+                    raise error
+                finally:
+                    del error  # no cycle through this frame's traceback
+            value: RetT = call.value
+            call.value = None
+            return value
         await request.serve_in_host(task)
 
 
