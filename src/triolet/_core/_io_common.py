@@ -1,7 +1,7 @@
 """What every I/O backend shares: one waiter per fd and direction, parking, closing.
 
 A backend subclass supplies, in this order: ``_update_interest(fd, waiters)`` (tell the
-OS which directions we now care about), ``_poll(timeout)`` (block for events and return
+OS which directions we now care about), ``wait_for_events(timeout)`` (block for events and return
 ``(fd, flags)`` pairs in the backend's own bits), and the class attributes saying which
 bits mean readable and writable. Everything else, including cancellation and
 ``notify_closing``, lives here so that the epoll and selectors backends behave
@@ -117,7 +117,11 @@ class IOManagerBase:
     def _update_interest(self, fd: int, waiters: FdWaiters) -> None:
         raise NotImplementedError
 
-    def _poll(self, timeout: float) -> IOEvents:
+    def wait_for_events(self, timeout: float) -> IOEvents:
+        """Block up to ``timeout`` seconds for I/O readiness; touches no task state.
+
+        In guest mode this runs in a helper thread while the host loop runs.
+        """
         raise NotImplementedError
 
     def _forget(self, fd: int, waiters: FdWaiters) -> None:
@@ -226,13 +230,6 @@ class IOManagerBase:
                 )
         self._forget(fd, waiters)
 
-    def wait_for_events(self, timeout: float) -> IOEvents:
-        """Block up to ``timeout`` seconds for I/O readiness; touches no task state.
-
-        In guest mode this runs in a helper thread while the host loop runs.
-        """
-        return self._poll(timeout)
-
     def process_events(self, events: IOEvents) -> None:
         """Wake the tasks whose fds became ready (loop thread only)."""
         if not events:
@@ -241,6 +238,7 @@ class IOManagerBase:
         waiters_by_fd = self._waiters
         read_bits = self.read_bits
         write_bits = self.write_bits
+        lasting_bits = self.read_again_bits | self.read_always_bits | self.write_always_bits
         for fd, flags in events:
             waiters = waiters_by_fd.get(fd)
             if waiters is None:
@@ -260,13 +258,8 @@ class IOManagerBase:
                         wake(task, None)
                     elif not waiters.write_ready:
                         waiters.write_ready = READY_ONCE
-                if flags & self.read_again_bits and not waiters.read_ready:
-                    # Urgent data: a receive stops short at its mark, data still queued.
-                    waiters.read_ready = READY_ONCE
-                if flags & self.read_always_bits:
-                    waiters.read_ready = READY_ALWAYS
-                if flags & self.write_always_bits:
-                    waiters.write_ready = READY_ALWAYS
+                if flags & lasting_bits:
+                    self._remember(waiters, flags)
                 continue
             if flags & read_bits and waiters.read_task is not None:
                 task = waiters.read_task
@@ -278,6 +271,16 @@ class IOManagerBase:
                 wake(task, None)
             if waiters.read_task is not None or waiters.write_task is not None:
                 self._update_interest(fd, waiters)
+
+    def _remember(self, waiters: FdWaiters, flags: int) -> None:
+        # Conditions that a later receive must see although their event was delivered.
+        if flags & self.read_again_bits and not waiters.read_ready:
+            # Urgent data: a receive stops short at its mark, data still queued.
+            waiters.read_ready = READY_ONCE
+        if flags & self.read_always_bits:
+            waiters.read_ready = READY_ALWAYS
+        if flags & self.write_always_bits:
+            waiters.write_ready = READY_ALWAYS
 
     def waited_fds(self) -> set[int]:
         """The fds some task is waiting on right now."""

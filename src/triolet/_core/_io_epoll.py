@@ -17,7 +17,6 @@ when new data reaches it, never in a loop, as level-triggered would.
 from __future__ import annotations
 
 import errno
-import math
 import select
 import socket
 import weakref
@@ -151,8 +150,8 @@ class EpollIOManager(IOManagerBase):
             waiters.read_ready = waiters.write_ready = READY_NONE
         waiters.edge_mask = edge_mask
 
-    def _poll(self, timeout: float) -> IOEvents:
-        if timeout > _MAX_TIMEOUT or math.isinf(timeout):
+    def wait_for_events(self, timeout: float) -> IOEvents:
+        if timeout > _MAX_TIMEOUT:  # also inf
             timeout = _MAX_TIMEOUT
         elif timeout < 0:
             timeout = 0

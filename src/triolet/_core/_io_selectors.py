@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import selectors
 
 from ._io_common import FdWaiters, IOEvents, IOManagerBase
@@ -37,8 +36,8 @@ class SelectorsIOManager(IOManagerBase):
         self._selector.register(fd, mask)
         waiters.registered = True
 
-    def _poll(self, timeout: float) -> IOEvents:
-        if timeout > _MAX_TIMEOUT or math.isinf(timeout):
+    def wait_for_events(self, timeout: float) -> IOEvents:
+        if timeout > _MAX_TIMEOUT:  # also inf
             timeout = _MAX_TIMEOUT
         elif timeout < 0:
             timeout = 0

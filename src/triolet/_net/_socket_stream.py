@@ -99,12 +99,14 @@ class SocketStream(HalfCloseableStream):
             raise _BusyResourceError("another task is currently sending data on this SocketStream")
         self._sending = True
         try:
-            if self.socket.did_shutdown_SHUT_WR:
-                raise _ClosedResourceError("can't send data after sending EOF")
             sock = self._sock
             if sock is None:
+                if self.socket.did_shutdown_SHUT_WR:
+                    raise _ClosedResourceError("can't send data after sending EOF")
                 await self._send_all_generic(data)
                 return
+            if self.socket._did_shutdown_SHUT_WR:  # type: ignore[attr-defined]
+                raise _ClosedResourceError("can't send data after sending EOF")
             await _checkpoint()
             try:
                 sent = sock.send(data)
