@@ -128,7 +128,8 @@ class _Worker:
         idle_workers = cache.idle_workers
         acquire = self.wakeup.acquire
         while True:
-            if not acquire(timeout=cache.idle_timeout):
+            # Positional: Lock.acquire parses a keyword argument at twice the cost.
+            if not acquire(True, cache.idle_timeout):
                 if idle_workers.pop(self, _CLAIMED) is not _CLAIMED:
                     return  # we took ourselves off the idle list: no job can reach us now
                 acquire()  # a dispatcher claimed us just as we timed out: the job is coming
