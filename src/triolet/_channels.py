@@ -163,7 +163,7 @@ class MemorySendChannel(SendChannel[SendType]):
             raise self._unusable_error()
         receivers = state.receive_tasks
         if receivers:
-            receiver, _ = receivers.popitem(last=False)
+            receiver, _ = receivers.popitem(False)
             receiver._runner.wake(receiver, value)
             return True
         data = state.data
@@ -297,7 +297,7 @@ class MemoryReceiveChannel(ReceiveChannel[ReceiveType]):
         data = state.data
         senders = state.send_tasks
         if senders:
-            sender, value = senders.popitem(last=False)
+            sender, value = senders.popitem(False)
             sender._runner.wake(sender, None)
             if data:
                 # The buffer is full: its head goes first, the sender's item joins the back.

@@ -284,7 +284,7 @@ class _LockImpl(_AcquireReleaseContext):
         remove_parking_lot_breaker(task, lot)
         parked = lot._parked
         if parked:
-            next_owner, _ = parked.popitem(last=False)
+            next_owner, _ = parked.popitem(False)
             self._owner = next_owner
             _add_breaker(next_owner, lot)
             next_owner._runner.wake(next_owner, None)

@@ -7,9 +7,7 @@ from types import TracebackType
 
 from . import _core
 
-_CancelScope = _core.CancelScope
-_new_scope = object.__new__
-_INF = math.inf
+move_on_after = _core.move_on_after
 
 
 class TooSlowError(Exception):
@@ -21,24 +19,6 @@ def move_on_at(deadline: float, *, shield: bool = False) -> _core.CancelScope:
     if math.isnan(deadline):
         raise ValueError("deadline must not be NaN")
     return _core.CancelScope(deadline=deadline, shield=shield)
-
-
-def move_on_after(seconds: float, *, shield: bool = False) -> _core.CancelScope:
-    """A cancel scope cancelled ``seconds`` after it is entered; the block just stops.
-
-    Check ``scope.cancelled_caught`` afterwards to learn whether it timed out.
-    """
-    if (type(seconds) is float or type(seconds) is int) and seconds >= 0:  # NaN fails this
-        # CancelScope(relative_deadline=seconds, shield=shield) without re-checking seconds.
-        scope = _new_scope(_CancelScope)
-        if seconds != _INF:
-            scope._relative_deadline = float(seconds)
-        if shield:
-            scope._shield = True
-        return scope
-    if isinstance(seconds, (int, float)) and seconds < 0:
-        raise ValueError(f"timeout must be non-negative, got {seconds!r}")
-    return _core.CancelScope(relative_deadline=seconds, shield=shield)  # it explains
 
 
 class _FailScope:

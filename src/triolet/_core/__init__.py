@@ -1,7 +1,7 @@
 """The triolet kernel. Everything above this package uses only these names."""
 
 from ._abc import Clock, Instrument
-from ._cancel import CancelScope
+from ._cancel import CancelScope, move_on_after
 from ._entry_queue import TrioToken
 from ._exceptions import (
     BrokenResourceError,
@@ -122,6 +122,7 @@ __all__ = [
     "in_trio_run",
     "in_trio_task",
     "notify_closing",
+    "move_on_after",
     "open_nursery",
     "permanently_detach_coroutine_object",
     "reattach_detached_coroutine_object",

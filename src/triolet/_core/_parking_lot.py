@@ -78,14 +78,14 @@ class ParkingLot(metaclass=Final):
     def _pop_several(self, count: int | float) -> Iterator[Task]:
         count = _check_count(count)
         while count > 0 and self._parked:
-            task, _ = self._parked.popitem(last=False)
+            task, _ = self._parked.popitem(False)
             count -= 1
             yield task
 
     def unpark(self, *, count: int | float = 1) -> list[Task]:
         """Wake up to ``count`` tasks, oldest first; return them."""
         if count == 1 and self._parked:  # the common case, without the generator
-            task, _ = self._parked.popitem(last=False)
+            task, _ = self._parked.popitem(False)
             task._runner.wake(task, None)
             return [task]
         tasks = list(self._pop_several(count))
@@ -119,7 +119,7 @@ class ParkingLot(metaclass=Final):
         if task not in self.broken_by:
             self.broken_by.append(task)
         while self._parked:
-            parked, _ = self._parked.popitem(last=False)
+            parked, _ = self._parked.popitem(False)
             parked._runner.reschedule(
                 parked,
                 outcome.Error(

@@ -59,6 +59,9 @@ class Task(metaclass=Final):
         self._parent_nursery = parent_nursery
         # What the run loop does on this task's next step: _next_fn(_next_arg).
         self._send = self._next_fn = coro.send
+        # Read at every checkpoint: an instance attribute, not the class default (see
+        # CancelScope for why that matters on CPython 3.11).
+        self._pending_interrupt = None
 
     @property
     def name(self) -> str:
