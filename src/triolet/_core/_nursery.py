@@ -143,7 +143,8 @@ class Nursery(metaclass=NoPublicConstructor):
         self._children.discard(task)
         if error is not None:
             self._add_error(error)
-        self._maybe_wake_parent()
+        if self._parent_waiting:  # else _maybe_wake_parent() has nothing to do
+            self._maybe_wake_parent()
 
     def _maybe_wake_parent(self) -> None:
         if self._parent_waiting and not self._children and not self._pending_starts:

@@ -37,8 +37,10 @@ import sys
 import types
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from contextvars import copy_context
 from dataclasses import dataclass
 from itertools import count
+from types import CoroutineType
 from typing import Any, NoReturn, TypeVar
 
 import outcome
@@ -65,7 +67,7 @@ from ._traps import (
     wait_task_rescheduled,
     yield_to_loop,
 )
-from ._util import coroutine_or_error
+from ._util import check_coroutine
 
 RetT = TypeVar("RetT")
 
@@ -153,40 +155,41 @@ class Runner:
         args: tuple[object, ...],
         nursery: Nursery | None,
         name: object,
-        *,
         system: bool = False,
         context: contextvars.Context | None = None,
     ) -> Task:
-        coro = coroutine_or_error(async_fn, args)
+        # coroutine_or_error()'s fast path, inlined: start_soon runs this for every task.
+        if callable(async_fn) and type(async_fn) is not CoroutineType:  # type: ignore[comparison-overlap]
+            coro = async_fn(*args)
+            if type(coro) is not CoroutineType:
+                coro = check_coroutine(async_fn, args, coro)  # accepts, or explains
+        else:
+            coro = check_coroutine(async_fn, args, None)  # explains
+        if context is None:
+            context = self.system_context.copy() if system else copy_context()
         # A name that isn't a string yet is worked out only if someone asks for it.
-        return self.spawn_coro(
-            coro, async_fn if name is None else name, nursery, system=system, context=context
-        )
+        task = Task(coro, self, async_fn if name is None else name, context, nursery)
+        if system:
+            task._ki_protected = True
+        self.tasks_living += 1
+        if nursery is not None:
+            nursery._children.add(task)
+            task._cancel_status = nursery.cancel_scope
+        self.runq.append(task)
+        if self.instrumented:
+            self.instruments.call("task_spawned", task)
+            self.instruments.call("task_scheduled", task)
+        return task
 
     def spawn_coro(
         self,
         coro: Coroutine[Any, Any, Any],
         name: object,
         nursery: Nursery | None,
-        *,
-        system: bool = False,
         context: contextvars.Context | None = None,
     ) -> Task:
-        if context is None:
-            context = self.system_context.copy() if system else contextvars.copy_context()
-        task = Task(coro, self, name, context, nursery)
-        if system:
-            task._ki_protected = True
-        self.tasks_living += 1
-        if nursery is not None:
-            nursery._children.add(task)
-            scope = nursery.cancel_scope
-            task._cancel_status = scope
-        self.runq.append(task)
-        if self.instrumented:
-            self.instruments.call("task_spawned", task)
-            self.instruments.call("task_scheduled", task)
-        return task
+        """Spawn a task for a coroutine object that already exists (the main task's)."""
+        return self.spawn(lambda: coro, (), nursery, name, False, context)
 
     def spawn_system_task(
         self,
@@ -195,7 +198,7 @@ class Runner:
         name: object = None,
         context: contextvars.Context | None = None,
     ) -> Task:
-        return self.spawn(async_fn, args, self.system_nursery, name, system=True, context=context)
+        return self.spawn(async_fn, args, self.system_nursery, name, True, context)
 
     # ------------------------------------------------------------------ waking
     def reschedule(self, task: Task, next_send: outcome.Outcome[Any] = _NO_SEND) -> None:
@@ -332,7 +335,7 @@ class Runner:
         async with open_nursery() as system_nursery:
             self.system_nursery = system_nursery
             self.main_task = self.spawn_coro(
-                main_coro, main_name, system_nursery, context=self.system_context.copy()
+                main_coro, main_name, system_nursery, self.system_context.copy()
             )
             self.spawn_system_task(self.entry_queue_task, name="<TrioToken.run_sync_soon task>")
             if self.main_outcome is None:

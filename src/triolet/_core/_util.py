@@ -80,10 +80,10 @@ def coroutine_or_error(
             return coro
     else:
         coro = None
-    return _check_coroutine(async_fn, args, coro)
+    return check_coroutine(async_fn, args, coro)
 
 
-def _check_coroutine(
+def check_coroutine(
     async_fn: Callable[..., object], args: tuple[object, ...], coro: object
 ) -> Coroutine[Any, Any, Any]:
     if inspect.iscoroutine(async_fn):
