@@ -62,6 +62,7 @@ class Task(metaclass=Final):
         # Read at every checkpoint: an instance attribute, not the class default (see
         # CancelScope for why that matters on CPython 3.11).
         self._pending_interrupt = None
+        self._parking_lot_breakers = None  # read when the task exits
 
     @property
     def name(self) -> str:
