@@ -671,3 +671,46 @@ def test_exactly_the_expected_scopes_catch_cancellation(root: Node) -> None:
     caught, exits = triolet.run(run_tree, root, clock=MockClock(autojump_threshold=0))
     assert caught == expected_caught
     assert exits == expected_exits
+
+
+async def test_cancel_reaches_every_level_of_scopes_and_nurseries_but_not_shielded_branches() -> (
+    None
+):
+    # The outer scope finds what lies below it through task chains: each task's scopes,
+    # the nurseries they hold, and those nurseries' children, at any depth.
+    reached: list[str] = []
+    shields: list[triolet.CancelScope] = []
+
+    async def leaf(label: str, shield: bool) -> None:
+        with triolet.CancelScope(shield=shield) as scope:
+            if shield:
+                shields.append(scope)
+            with triolet.CancelScope():
+                try:
+                    await triolet.sleep_forever()
+                except triolet.Cancelled:
+                    reached.append(label)
+                    raise
+
+    async def middle() -> None:
+        with triolet.CancelScope():
+            async with triolet.open_nursery() as nursery:
+                nursery.start_soon(leaf, "deep", False)
+                nursery.start_soon(leaf, "shielded", True)
+
+    async def branch(task_status: triolet.TaskStatus[triolet.CancelScope]) -> None:
+        with triolet.CancelScope() as outer:
+            task_status.started(outer)
+            await middle()
+
+    async with triolet.open_nursery() as nursery:
+        outer = await nursery.start(branch)
+        await wait_all_tasks_blocked()
+        outer.cancel()
+        await wait_all_tasks_blocked()
+        assert reached == ["deep"]
+        # Lifting the shield lets the outer cancellation through to the parked leaf.
+        shields[0].shield = False
+        await wait_all_tasks_blocked()
+        assert sorted(reached) == ["deep", "shielded"]
+    assert outer.cancelled_caught

@@ -11,7 +11,9 @@ Invariants:
 * ``_effectively_cancelled = cancel_called or (not shield and parent effectively
   cancelled)``. It is recomputed only when something changes (cancel, shield,
   entering, re-parenting), walking just the affected subtree, and each newly
-  cancelled task that is parked gets its abort function called.
+  cancelled task that is parked gets its abort function called. Scopes keep no list
+  of their children: the walk finds them through the tasks living in each scope (its
+  owner, and its nursery's children), whose chains of scopes lead back to it.
 * A scope catches ``Cancelled`` on exit when it was cancelled itself and no
   cancellation from further out is visible to it; otherwise the exception travels on
   to the outer scope that will catch it.
@@ -96,7 +98,6 @@ class CancelScope(metaclass=Final):
     _cancel_reason: str | None = None
     _cancel_source_task: str | None = None
     _parent: CancelScope | None = None
-    _children: set[CancelScope] | None = None
     # Set for a nursery's scope. The tasks whose innermost scope is this one are the owner
     # (when it has entered nothing inside) and, for a nursery scope, those of the nursery's
     # children that have entered nothing inside: no separate set to maintain.
@@ -159,11 +160,6 @@ class CancelScope(metaclass=Final):
             self._attach(parent, task)
         else:  # the common case, inlined: nothing to recompute under a live parent
             self._parent = parent
-            children = parent._children
-            if children is None:
-                parent._children = {self}
-            else:
-                children.add(self)
             task._cancel_status = self
         if deadline != _INF:
             if now >= deadline:
@@ -178,11 +174,6 @@ class CancelScope(metaclass=Final):
     def _attach(self, parent: CancelScope | None, task: Task | None) -> None:
         """Hang this scope under ``parent``; ``task`` (if given) now lives directly in it."""
         self._parent = parent
-        if parent is not None:
-            if parent._children is None:
-                parent._children = {self}
-            else:
-                parent._children.add(self)
         if task is not None:
             task._cancel_status = self
         # A fresh, uncancelled scope under an uncancelled parent changes nothing: skip the walk.
@@ -195,9 +186,6 @@ class CancelScope(metaclass=Final):
 
     def _reparent(self, new_parent: CancelScope) -> None:
         """Move this scope (and everything below it) under ``new_parent``."""
-        old = self._parent
-        if old is not None and old._children is not None:
-            old._children.discard(self)
         self._attach(new_parent, None)
 
     # ------------------------------------------------------------------ exiting
@@ -213,8 +201,6 @@ class CancelScope(metaclass=Final):
         # _close(), inlined for the common path.
         self._state = _EXITED
         parent = self._parent
-        if parent is not None:
-            parent._children.discard(self)  # type: ignore[union-attr]
         owner._cancel_status = parent
         if self._deadline_token:  # self._runner.deadlines.remove(self), inlined
             self._deadline_token = 0
@@ -275,11 +261,7 @@ class CancelScope(metaclass=Final):
 
     def _close(self, task: Task) -> None:
         self._state = _EXITED
-        parent = self._parent
-        if parent is not None:
-            if parent._children is not None:
-                parent._children.discard(self)
-        task._cancel_status = parent
+        task._cancel_status = self._parent
         if self._deadline_token and self._runner is not None:
             self._runner.deadlines.remove(self)
 
@@ -331,16 +313,23 @@ class CancelScope(metaclass=Final):
             was = scope._effectively_cancelled
             scope._effectively_cancelled = now
             scope._cancel_origin = origin
-            if now and not was:
-                owner = scope._owner
-                if owner is not None and owner._cancel_status is scope and owner._abort_func:
-                    owner._runner.deliver_cancel(owner)
-                if scope._nursery is not None:
-                    for task in list(scope._nursery._children):
-                        if task._cancel_status is scope and task._abort_func is not None:
-                            task._runner.deliver_cancel(task)
-            if scope._children:
-                pending.extend(scope._children)
+            # The tasks living directly in this scope, and the scopes just inside it:
+            # the owner's innermost scope, or the one it entered inside this one; for a
+            # nursery's scope, the same for each child task (whose chain ends here).
+            owner = scope._owner
+            tasks = list(scope._nursery._children) if scope._nursery is not None else []
+            if owner is not None:
+                tasks.append(owner)
+            for task in tasks:
+                inner = task._cancel_status
+                if inner is scope:
+                    if now and not was and task._abort_func is not None:
+                        task._runner.deliver_cancel(task)
+                    continue
+                while inner is not None and inner._parent is not scope:
+                    inner = inner._parent
+                if inner is not None:
+                    pending.append(inner)
 
     def _make_cancelled(self) -> Cancelled:
         origin = self._cancel_origin or self
