@@ -40,6 +40,7 @@ def test_deadlines_agree_with_a_dict_model(script: list[tuple[int, int, int]]) -
     deadlines = Deadlines()
     owners = [FakeOwner(index) for index in range(8)]
     model: dict[int, tuple[float, int]] = {}  # armed owner -> (deadline, when it was armed)
+    kind: dict[int, int] = {}  # armed owner -> how it was armed (0 task-like, 1 scope-like)
     for step, (index, action, when) in enumerate(script):
         owner = owners[index]
         if action in (0, 1):
@@ -51,21 +52,36 @@ def test_deadlines_agree_with_a_dict_model(script: list[tuple[int, int, int]]) -
                 owner._deadline = float(when)
                 deadlines.add_scope(owner)
             model[index] = (float(when), step)
+            kind[index] = action
         elif action == 2:
             deadlines.remove(owner)
             model.pop(index, None)
         else:
             expired = deadlines.pop_expired(float(when))
             due = sorted((armed, index) for index, armed in model.items() if armed[0] <= when)
-            # Earliest deadline first; equal deadlines in the order they were armed.
-            assert [owner.name for owner in expired] == [index for _, index in due]
+            got = [owner.name for owner in expired]
+            assert sorted(got) == sorted(index for _, index in due)
+            # Earliest deadline first.
+            assert [model[index][0] for index in got] == sorted(d for (d, _), _ in due)
+            # Equal deadlines in the order they were armed, among tasks and among scopes
+            # (scopes get their place in line when the loop next polls).
+            for armed_as in (0, 1):
+                assert [i for i in got if kind[i] == armed_as] == [
+                    i for _, i in due if kind[i] == armed_as
+                ]
             assert all(owner._deadline_token == 0 for owner in expired)
             for _, index in due:
                 del model[index]
-        assert len(deadlines) == len(model)
-        assert deadlines.next_deadline() == min((d for d, _ in model.values()), default=math.inf)
-        # Everything stored is either live or counted stale: nothing leaks.
-        assert stored_entries(deadlines) == len(model) + deadlines._stale
+            # Checked only here (these flush the pending lists), so arming and re-arming
+            # between pops pile up in the pending lists, as between two polls.
+            assert len(deadlines) == len(model)
+            assert deadlines.next_deadline() == min(
+                (d for d, _ in model.values()), default=math.inf
+            )
+            # Everything stored is either live or counted stale: nothing leaks.
+            assert stored_entries(deadlines) == len(model) + deadlines._stale
+    assert len(deadlines) == len(model)
+    assert stored_entries(deadlines) == len(model) + deadlines._stale
 
 
 def test_many_short_timeouts_leave_nothing_behind() -> None:

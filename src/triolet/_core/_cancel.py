@@ -26,6 +26,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from ._deadlines import ARMED_UNLISTED
 from ._exceptions import Cancelled, CancelReasonLiteral
 from ._state import current_task_or_error, run_context
 from ._util import Final
@@ -165,10 +166,8 @@ class CancelScope(metaclass=Final):
             if now >= deadline:
                 self._record_cancel("deadline", None, None)
             else:  # runner.deadlines.add_scope(self), inlined
-                deadlines = runner.deadlines
-                self._deadline_token = next(deadlines._tokens)
-                deadlines._pending_scopes.append(self)
-                deadlines._live += 1
+                self._deadline_token = ARMED_UNLISTED
+                runner.deadlines._pending_scopes.append(self)
         return self
 
     def _attach(self, parent: CancelScope | None, task: Task | None) -> None:
@@ -202,13 +201,12 @@ class CancelScope(metaclass=Final):
         self._state = _EXITED
         parent = self._parent
         owner._cancel_status = parent
-        if self._deadline_token:  # self._runner.deadlines.remove(self), inlined
-            self._deadline_token = 0
-            deadlines = self._runner.deadlines  # type: ignore[union-attr]
-            deadlines._live -= 1
-            deadlines._stale += 1
-            if deadlines._stale > 64 and deadlines._stale > 2 * deadlines._live:
-                deadlines.collect_garbage()
+        token = self._deadline_token
+        if token:
+            if token == ARMED_UNLISTED:  # never reached the heap: nothing to account for
+                self._deadline_token = 0
+            else:
+                self._runner.deadlines.remove(self)  # type: ignore[union-attr]
         if exc is None or not self._cancel_called:
             return False
         if not self._shield and parent is not None and parent._effectively_cancelled:

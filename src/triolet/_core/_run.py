@@ -512,7 +512,7 @@ class Runner:
                 if self.instrumented:
                     self.instruments.call("after_io_wait", timeout)
                 # ------------------------------------------------------------ 3. TIME
-                if deadlines._live:
+                if deadlines._live or deadlines._pending_scopes:
                     self.expire_deadlines()
                 if idle_primed and not runq:
                     self.fire_idle_waiters()
