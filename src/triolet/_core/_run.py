@@ -168,7 +168,17 @@ class Runner:
         if context is None:
             context = self.system_context.copy() if system else copy_context()
         # A name that isn't a string yet is worked out only if someone asks for it.
-        task = Task(coro, self, async_fn if name is None else name, context, nursery)
+        task = Task()
+        task.coro = coro
+        task._name = async_fn if name is None else name
+        task.context = context
+        task._runner = self
+        task._parent_nursery = nursery
+        task._send = task._next_fn = coro.send
+        # Read at every checkpoint and at exit: instance attributes, not class defaults
+        # (see CancelScope for why that matters on CPython 3.11).
+        task._pending_interrupt = None
+        task._parking_lot_breakers = None
         if system:
             task._ki_protected = True
         self.tasks_living += 1
@@ -321,8 +331,12 @@ class Runner:
         elif task is self.init_task:
             if error is not None:
                 self.crash(TrioInternalError("a system task crashed the run"), error)
-        elif nursery is not None:
-            nursery._child_finished(task, error)
+        elif nursery is not None:  # nursery._child_finished(task, error), inlined
+            nursery._children.discard(task)
+            if error is not None:
+                nursery._add_error(error)
+            if nursery._parent_waiting:
+                nursery._maybe_wake_parent()
         if task._parking_lot_breakers:
             for lot in task._parking_lot_breakers:
                 lot.break_lot(task)

@@ -44,25 +44,17 @@ class Task(metaclass=Final):
     _parking_lot_breakers: list[Any] | None = None
     _ki_protected = False
 
-    def __init__(
-        self,
-        coro: Coroutine[Any, Any, Any],
-        runner: Runner,
-        name: object,
-        context: contextvars.Context,
-        parent_nursery: Nursery | None,
-    ) -> None:
-        self.coro = coro
-        self._name = name  # a str, or something to derive the name from on first use
-        self.context = context
-        self._runner = runner
-        self._parent_nursery = parent_nursery
-        # What the run loop does on this task's next step: _next_fn(_next_arg).
-        self._send = self._next_fn = coro.send
-        # Read at every checkpoint: an instance attribute, not the class default (see
-        # CancelScope for why that matters on CPython 3.11).
-        self._pending_interrupt = None
-        self._parking_lot_breakers = None  # read when the task exits
+    # No __init__: Runner.spawn() creates tasks with ``Task()`` and stores their fields
+    # itself (a Python-level __init__ frame would cost as much again as the rest of the
+    # set-up). The fields every task has:
+    coro: Coroutine[Any, Any, Any]
+    context: contextvars.Context
+    _name: object  # a str, or something to derive the name from on first use
+    _runner: Runner
+    _parent_nursery: Nursery | None
+    # What the run loop does on this task's next step: _next_fn(_next_arg).
+    _send: Callable[[Any], Any]
+    _next_fn: Callable[[Any], Any]
 
     @property
     def name(self) -> str:
