@@ -174,7 +174,8 @@ class Runner:
         task.context = context
         task._runner = self
         task._parent_nursery = nursery
-        task._send = task._next_fn = coro.send
+        # Unbound (the type's send, called with the coroutine): no bound method per task.
+        task._send = task._next_fn = type(coro).send
         # Read at every checkpoint and at exit: instance attributes, not class defaults
         # (see CancelScope for why that matters on CPython 3.11).
         task._pending_interrupt = None
@@ -224,7 +225,7 @@ class Runner:
             task._next_fn = task._send
             task._next_arg = next_send.value
         elif isinstance(next_send, outcome.Error):
-            task._next_fn = task.coro.throw
+            task._next_fn = type(task.coro).throw
             task._next_arg = next_send.error
         else:
             raise TypeError(
@@ -539,7 +540,7 @@ class Runner:
                 if self.instrumented:
                     self.instruments.call("before_task_step", task)
                 try:
-                    message = task.context.run(task._next_fn, task._next_arg)
+                    message = task.context.run(task._next_fn, task.coro, task._next_arg)
                 except StopIteration as stop:
                     self.current_task = None
                     self.task_finished(task, None, stop.value)
@@ -569,7 +570,7 @@ class Runner:
                         else:
                             self.task_finished(task, None, final.value)  # type: ignore[attr-defined]
                     else:
-                        task._next_fn = task.coro.throw
+                        task._next_fn = type(task.coro).throw
                         task._next_arg = TypeError(
                             f"triolet received an unrecognized yield message {message!r}. Are "
                             "you awaiting something from another async framework (an asyncio "

@@ -52,9 +52,10 @@ class Task(metaclass=Final):
     _name: object  # a str, or something to derive the name from on first use
     _runner: Runner
     _parent_nursery: Nursery | None
-    # What the run loop does on this task's next step: _next_fn(_next_arg).
-    _send: Callable[[Any], Any]
-    _next_fn: Callable[[Any], Any]
+    # What the run loop does on this task's next step: _next_fn(coro, _next_arg), where
+    # _next_fn is the unbound send or throw of the coroutine's type.
+    _send: Callable[[Any, Any], Any]
+    _next_fn: Callable[[Any, Any], Any]
 
     @property
     def name(self) -> str:
