@@ -15,6 +15,7 @@ import pytest
 import triolet
 import triolet.socket as tsocket
 from triolet import lowlevel
+from triolet._core._io_common import wait_socket
 from triolet.testing import open_stream_to_socket_listener, wait_all_tasks_blocked
 
 from ._pairs import fill_send_buffer, tcp_stream_pair
@@ -180,3 +181,84 @@ async def test_raw_socket_recv_waits_on_the_persistent_registration() -> None:
                 nursery.start_soon(send_later)
                 with triolet.fail_after(5):
                     assert await left.recv(10) == message
+
+
+async def test_second_waiter_in_one_direction_is_busy_once_the_socket_is_registered() -> None:
+    client, server = await tcp_stream_pair()
+    sock = server.socket._sock  # type: ignore[attr-defined]
+    async with client, server:
+        await fill_send_buffer(server.socket)  # writes block from now on
+        for reading in (True, False, True, False):
+            # The first wait in each direction registers the socket; the later ones find
+            # it registered.
+            async with triolet.open_nursery() as nursery:
+                nursery.start_soon(wait_socket, sock, reading)
+                await wait_all_tasks_blocked()
+                with pytest.raises(triolet.BusyResourceError):
+                    await wait_socket(sock, reading)
+                nursery.cancel_scope.cancel()
+
+
+async def test_tasks_taking_turns_on_a_registered_socket_each_wake() -> None:
+    client, server = await tcp_stream_pair()
+    async with client, server:
+        received = []
+
+        async def receive_one() -> None:  # a new task each time, with no wait behind it
+            received.append(await server.receive_some())
+
+        for message in (b"a", b"b", b"c"):
+            async with triolet.open_nursery() as nursery:
+                nursery.start_soon(receive_one)
+                await wait_all_tasks_blocked()
+                await client.send_all(message)
+        assert received == [b"a", b"b", b"c"]
+
+
+async def test_cancelled_wait_on_a_registered_socket_leaves_it_usable() -> None:
+    client, server = await tcp_stream_pair()
+    async with client, server:
+        await client.send_all(b"first")
+        assert await server.receive_some() == b"first"  # registered, and drained
+        with triolet.move_on_after(0.01) as scope:
+            await server.receive_some()  # parks on the registration, then is cancelled
+        assert scope.cancelled_caught
+        async with triolet.open_nursery() as nursery:
+
+            async def send_later() -> None:
+                await wait_all_tasks_blocked()
+                await client.send_all(b"second")
+
+            nursery.start_soon(send_later)
+            with triolet.fail_after(5):
+                assert await server.receive_some() == b"second"
+
+
+async def test_instruments_see_tasks_woken_by_socket_readiness() -> None:
+    client, server = await tcp_stream_pair()
+    scheduled: list[lowlevel.Task] = []
+
+    class Recorder(triolet.abc.Instrument):
+        def task_scheduled(self, task: lowlevel.Task) -> None:
+            scheduled.append(task)
+
+    async with client, server:
+        await client.send_all(b"x")
+        assert await server.receive_some() == b"x"  # the socket is registered from now on
+        receiver: list[lowlevel.Task] = []
+
+        async def receive() -> None:
+            receiver.append(lowlevel.current_task())
+            assert await server.receive_some() == b"y"
+
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(receive)
+            await wait_all_tasks_blocked()
+            lowlevel.add_instrument(recorder := Recorder())
+            try:
+                await client.send_all(b"y")
+                with triolet.fail_after(5):
+                    while receiver[0] not in scheduled:
+                        await triolet.sleep(0.001)
+            finally:
+                lowlevel.remove_instrument(recorder)

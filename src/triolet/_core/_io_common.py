@@ -12,7 +12,9 @@ and always retry their non-blocking syscall after a wait (the socket layer). Kno
 registered between waits (see ``_io_epoll.py``): the registration is tied to that object
 through a weak reference, so a closed socket whose fd number comes back as a new socket
 is never mistaken for the old one. While an fd is registered that way
-(``waiters.edge_mask`` non-zero), an event that arrives when nobody waits in its
+(``waiters.edge_mask`` non-zero: ``EDGE_READ`` / ``EDGE_WRITE``, the directions kept
+registered), a wait in a registered direction is handled by :func:`wait_socket` itself,
+without a call into the backend; an event that arrives when nobody waits in its
 direction is remembered in ``read_ready`` / ``write_ready`` (``READY_ONCE``); the next
 socket wait in that direction is then a plain checkpoint that reports the fd ready. It
 may be a spurious report (the data was already read), which is why only retrying callers
@@ -22,9 +24,11 @@ edge-triggered registration reports it once, but every later receive must see it
 
 from __future__ import annotations
 
+import types
 import weakref
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import outcome
 
@@ -70,6 +74,10 @@ class IOStatistics:
 READY_NONE = 0
 READY_ONCE = 1
 READY_ALWAYS = 2
+
+# FdWaiters.edge_mask: the directions of a persistent registration (whatever the backend).
+EDGE_READ = 1
+EDGE_WRITE = 2
 
 IOEvents = list[tuple[int, int]]
 
@@ -234,7 +242,11 @@ class IOManagerBase:
         """Wake the tasks whose fds became ready (loop thread only)."""
         if not events:
             return
-        wake = self._runner.wake
+        runner = self._runner
+        # Persistent registrations wake their tasks as Runner.wake(task, None) would,
+        # inline (one call less per woken task).
+        append = runner.runq.append
+        instrumented = runner.instrumented
         waiters_by_fd = self._waiters
         read_bits = self.read_bits
         write_bits = self.write_bits
@@ -248,29 +260,44 @@ class IOManagerBase:
                     task = waiters.read_task
                     if task is not None:
                         waiters.read_task = None
-                        wake(task, None)
+                        task._abort_func = None
+                        task._next_fn = task._send
+                        task._next_arg = None
+                        append(task)
+                        if instrumented:
+                            runner.instruments.call("task_scheduled", task)
                     elif not waiters.read_ready:
                         waiters.read_ready = READY_ONCE
                 if flags & write_bits:
                     task = waiters.write_task
                     if task is not None:
                         waiters.write_task = None
-                        wake(task, None)
+                        task._abort_func = None
+                        task._next_fn = task._send
+                        task._next_arg = None
+                        append(task)
+                        if instrumented:
+                            runner.instruments.call("task_scheduled", task)
                     elif not waiters.write_ready:
                         waiters.write_ready = READY_ONCE
                 if flags & lasting_bits:
                     self._remember(waiters, flags)
                 continue
-            if flags & read_bits and waiters.read_task is not None:
-                task = waiters.read_task
-                waiters.read_task = None
-                wake(task, None)
-            if flags & write_bits and waiters.write_task is not None:
-                task = waiters.write_task
-                waiters.write_task = None
-                wake(task, None)
-            if waiters.read_task is not None or waiters.write_task is not None:
-                self._update_interest(fd, waiters)
+            self._process_one_shot(waiters, flags, runner.wake)
+
+    def _process_one_shot(
+        self, waiters: FdWaiters, flags: int, wake: Callable[[Task, object], None]
+    ) -> None:
+        if flags & self.read_bits and waiters.read_task is not None:
+            task = waiters.read_task
+            waiters.read_task = None
+            wake(task, None)
+        if flags & self.write_bits and waiters.write_task is not None:
+            task = waiters.write_task
+            waiters.write_task = None
+            wake(task, None)
+        if waiters.read_task is not None or waiters.write_task is not None:
+            self._update_interest(waiters.fd, waiters)
 
     def _remember(self, waiters: FdWaiters, flags: int) -> None:
         # Conditions that a later receive must see although their event was delivered.
@@ -296,7 +323,8 @@ class IOManagerBase:
         return IOStatistics(reading, writing, self.backend_name)
 
 
-async def wait_socket(sock: socket.socket, reading: bool) -> None:
+@types.coroutine
+def wait_socket(sock: socket.socket, reading: bool) -> Generator[object, Any, None]:
     """Block until ``sock`` may be readable (``reading``) or writable. A checkpoint.
 
     For the socket layer, which retries its non-blocking syscall after every wait:
@@ -304,6 +332,9 @@ async def wait_socket(sock: socket.socket, reading: bool) -> None:
     ClosedResourceError if ``sock`` is closed, before or (via notify_closing) during the
     wait; BusyResourceError if another task already waits in that direction.
     """
+    # A generator-based coroutine (one frame per wait, like checkpoint), which parks or
+    # checkpoints by itself when the fd already has a persistent registration for this
+    # socket and direction; otherwise the backend's arm_socket decides.
     runner = run_context.runner
     task = runner.current_task if runner is not None else None
     if task is None:
@@ -312,14 +343,58 @@ async def wait_socket(sock: socket.socket, reading: bool) -> None:
     if fd < 0:
         raise ClosedResourceError("this socket was already closed")
     io = task._runner.io
-    request = io.arm_socket(task, sock, fd, reading)
-    if request is not None:
-        await yield_to_loop(request)
-        return
-    await yield_to_loop(CHECKPOINT)
+    waiters = io._waiters.get(fd)
+    if (
+        waiters is not None
+        and waiters.edge_mask & (EDGE_READ if reading else EDGE_WRITE)
+        and waiters.owner() is sock  # owner is set whenever edge_mask is
+    ):
+        if reading:
+            if waiters.read_task is not None:
+                raise_busy(fd, reading)
+            ready = waiters.read_ready
+            if not ready:
+                waiters.read_task = task
+                task.custom_sleep_data = waiters
+                yield task._io_request or task_io_request(task)
+                return
+            if ready == READY_ONCE:
+                waiters.read_ready = READY_NONE
+        else:
+            if waiters.write_task is not None:
+                raise_busy(fd, reading)
+            ready = waiters.write_ready
+            if not ready:
+                waiters.write_task = task
+                task.custom_sleep_data = waiters
+                yield task._io_request or task_io_request(task)
+                return
+            if ready == READY_ONCE:
+                waiters.write_ready = READY_NONE
+    else:
+        request = io.arm_socket(task, sock, fd, reading)
+        if request is not None:
+            yield request
+            return
+    # An event for this direction arrived while nobody waited: it was taken above.
+    yield CHECKPOINT
     if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
         io.unconsume_ready(sock, fd, reading)  # nothing was received: keep the event
         raise task._runner.pending_interrupt(task)
+
+
+def raise_busy(fd: int, reading: bool) -> NoReturn:
+    direction = "read from" if reading else "write to"
+    raise BusyResourceError(
+        f"another task is already waiting to {direction} fd {fd}; only one task may wait per "
+        "direction"
+    )
+
+
+def task_io_request(task: Task) -> ParkRequest:
+    """The message that parks ``task`` in an fd wait: one per task, made on first use."""
+    request = task._io_request = ParkRequest(task._abort_io)
+    return request
 
 
 # A Ctrl-C between registering a waiter and parking would leave the fd registered.

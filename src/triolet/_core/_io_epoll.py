@@ -22,8 +22,16 @@ import socket
 import weakref
 from typing import TYPE_CHECKING
 
-from ._exceptions import BusyResourceError
-from ._io_common import READY_NONE, READY_ONCE, FdWaiters, IOEvents, IOManagerBase
+from ._io_common import (
+    EDGE_READ,
+    EDGE_WRITE,
+    READY_NONE,
+    READY_ONCE,
+    FdWaiters,
+    IOEvents,
+    IOManagerBase,
+    raise_busy,
+)
 from ._ki import mark_kernel_code
 from ._traps import ParkRequest
 
@@ -102,11 +110,8 @@ class EpollIOManager(IOManagerBase):
             return self.arm(task, fd, reading)
         if reading:
             if waiters.read_task is not None:
-                raise BusyResourceError(
-                    f"another task is already waiting to read from fd {fd}; only one task may "
-                    "wait per direction"
-                )
-            if current and waiters.edge_mask & _IN:
+                raise_busy(fd, True)
+            if current and waiters.edge_mask & EDGE_READ:
                 ready = waiters.read_ready
                 if ready:
                     if ready == READY_ONCE:
@@ -114,15 +119,12 @@ class EpollIOManager(IOManagerBase):
                     return None
                 waiters.read_task = task
             else:
-                self._register_edge(fd, waiters, sock, current, _EDGE_IN)
+                self._register_edge(fd, waiters, sock, current, EDGE_READ)
                 waiters.read_task = task
         else:
             if waiters.write_task is not None:
-                raise BusyResourceError(
-                    f"another task is already waiting to write to fd {fd}; only one task may "
-                    "wait per direction"
-                )
-            if current and waiters.edge_mask & _OUT:
+                raise_busy(fd, False)
+            if current and waiters.edge_mask & EDGE_WRITE:
                 ready = waiters.write_ready
                 if ready:
                     if ready == READY_ONCE:
@@ -130,7 +132,7 @@ class EpollIOManager(IOManagerBase):
                     return None
                 waiters.write_task = task
             else:
-                self._register_edge(fd, waiters, sock, current, _EDGE_OUT)
+                self._register_edge(fd, waiters, sock, current, EDGE_WRITE)
                 waiters.write_task = task
         task.custom_sleep_data = waiters
         request = task._io_request
@@ -144,7 +146,12 @@ class EpollIOManager(IOManagerBase):
         # Registering (ADD or MOD) reports the fd's present readiness as a first edge,
         # so nothing that happened before is lost.
         edge_mask = (waiters.edge_mask if current else 0) | direction
-        self._register(fd, waiters, edge_mask | _EDGE)
+        mask = _EDGE
+        if edge_mask & EDGE_READ:
+            mask |= _EDGE_IN
+        if edge_mask & EDGE_WRITE:
+            mask |= _EDGE_OUT
+        self._register(fd, waiters, mask)
         if not current:
             waiters.owner = weakref.ref(sock)
             waiters.read_ready = waiters.write_ready = READY_NONE
