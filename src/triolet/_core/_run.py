@@ -40,6 +40,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from contextvars import copy_context
 from dataclasses import dataclass
 from itertools import count
+from time import perf_counter
 from types import CoroutineType
 from typing import Any, NoReturn, TypeVar
 
@@ -418,11 +419,18 @@ class Runner:
         """Phase 1 (idle case): seconds to block, and whether an idle waiter caps it."""
         timeout = math.inf
         next_deadline = self.deadlines.next_deadline()
+        offset = self.clock_offset
         if next_deadline != math.inf:
-            timeout = max(0.0, self.clock.deadline_to_sleep_time(next_deadline))
-        cushion = self.smallest_idle_cushion()
-        if cushion < timeout:
-            return cushion, True
+            if offset is not None:  # the system clock, read without a method call
+                timeout = next_deadline - (offset + perf_counter())
+            else:
+                timeout = self.clock.deadline_to_sleep_time(next_deadline)
+            if timeout < 0.0:
+                timeout = 0.0
+        if offset is None or self.idle_waiters:  # the system clock never autojumps
+            cushion = self.smallest_idle_cushion()
+            if cushion < timeout:
+                return cushion, True
         return timeout, False
 
     def smallest_idle_cushion(self) -> float:
@@ -507,7 +515,16 @@ class Runner:
                 else:
                     if self.internal_errors:
                         return  # crashed, and the tasks left can't finish: abandon them
-                    timeout, idle_primed = self.timeout_until_next_event()
+                    if (
+                        deadlines._live
+                        or deadlines._pending_scopes
+                        or self.idle_waiters
+                        or self.clock_offset is None
+                    ):
+                        timeout, idle_primed = self.timeout_until_next_event()
+                    else:
+                        # Nothing timed, and the system clock (no autojump): block for I/O.
+                        timeout = math.inf
                     if timeout == math.inf and self.deadlock_mode is not None:
                         self.check_for_deadlock()
                         if runq:
