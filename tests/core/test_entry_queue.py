@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import threading
+import time
 
 import outcome
 import pytest
@@ -10,6 +14,21 @@ import pytest
 import triolet
 from triolet import lowlevel
 from triolet.testing import wait_all_tasks_blocked
+
+from .conftest import UNDER_TRIO
+
+
+@pytest.fixture(params=["default", "selectors"])
+def io_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The wakeup fd stays registered with the backend for the whole run: test both."""
+    if request.param == "selectors":
+        if UNDER_TRIO:
+            pytest.skip("choosing the selectors backend patches triolet internals")
+        from triolet._core import _run
+        from triolet._core._io_selectors import SelectorsIOManager
+
+        monkeypatch.setattr(_run, "_make_io_manager", SelectorsIOManager)
+    return str(request.param)
 
 
 async def test_run_sync_soon_from_another_thread_runs_in_the_loop_thread() -> None:
@@ -202,6 +221,7 @@ async def test_callback_from_a_thread_runs_while_the_loop_never_idles() -> None:
     thread.join()
 
 
+@pytest.mark.usefixtures("io_backend")
 async def test_bursts_of_callbacks_from_many_threads_all_wake_the_loop() -> None:
     # Each round, every thread queues one callback at the same moment, and the loop must
     # wake for the last of them: a lost wakeup leaves the round (and the test) waiting.
@@ -244,3 +264,87 @@ def test_waking_the_loop_of_a_finished_run_is_harmless() -> None:
     queue = EntryQueue()
     queue.close()
     queue.wake_loop()  # a late Ctrl-C or thread: nothing to wake, and no error
+
+
+class PollCounter(triolet.abc.Instrument):
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def before_io_wait(self, timeout: float) -> None:
+        self.polls += 1
+
+
+@pytest.mark.usefixtures("io_backend")
+def test_a_served_wakeup_is_not_reported_again() -> None:
+    # The wakeup fd is drained before its callbacks run; a fd left readable would be
+    # reported by every poll and the loop would spin while it waits for the thread.
+    counter = PollCounter()
+
+    async def main() -> None:
+        token = lowlevel.current_trio_token()
+        task = lowlevel.current_task()
+
+        def thread_main() -> None:
+            token.run_sync_soon(lambda: None)
+            time.sleep(0.2)
+            token.run_sync_soon(lowlevel.reschedule, task)
+
+        thread = threading.Thread(target=thread_main)
+        thread.start()
+        await lowlevel.wait_task_rescheduled(lambda _: lowlevel.Abort.FAILED)
+        thread.join()
+
+    triolet.run(main, instruments=[counter])
+    assert counter.polls < 20
+
+
+@pytest.mark.usefixtures("io_backend")
+async def test_wakeup_and_socket_readiness_in_one_poll_are_both_served() -> None:
+    token = lowlevel.current_trio_token()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        served = triolet.Event()
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(lowlevel.wait_readable, a)
+            await wait_all_tasks_blocked()
+            # Both fds become readable before the loop polls again: one batch of events.
+            b.send(b"x")
+            token.run_sync_soon(served.set)
+            with triolet.fail_after(5):
+                await served.wait()
+        assert a.recv(1) == b"x"
+
+
+@pytest.mark.usefixtures("io_backend")
+def test_ctrl_c_reaches_a_loop_blocked_on_the_wakeup_fd_alone() -> None:
+    async def main() -> None:
+        threading.Timer(0.05, os.kill, args=(os.getpid(), signal.SIGINT)).start()
+        await triolet.sleep_forever()
+
+    with pytest.raises(KeyboardInterrupt):
+        triolet.run(main)
+
+
+@pytest.mark.usefixtures("io_backend")
+def test_to_thread_round_trips_in_guest_mode_wake_the_guest() -> None:
+    import asyncio
+
+    async def guest_main() -> int:
+        total = 0
+        for i in range(20):
+            total += await triolet.to_thread.run_sync(lambda i=i: i)
+        return total
+
+    async def host() -> int:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[outcome.Outcome[int]] = loop.create_future()
+        lowlevel.start_guest_run(
+            guest_main,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            done_callback=done.set_result,
+        )
+        result = await asyncio.wait_for(done, 10)
+        return result.unwrap()
+
+    assert asyncio.run(host()) == sum(range(20))

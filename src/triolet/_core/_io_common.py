@@ -5,7 +5,9 @@ OS which directions we now care about), ``wait_for_events(timeout)`` (block for 
 ``(fd, flags)`` pairs in the backend's own bits), and the class attributes saying which
 bits mean readable and writable. Everything else, including cancellation and
 ``notify_closing``, lives here so that the epoll and selectors backends behave
-identically.
+identically. ``watch_wakeup_fd(fd)`` registers the entry queue's wakeup fd for good
+(level-triggered: it stays reported until drained); ``process_events`` then says whether
+it fired, and the loop serves the queue (``Runner.serve_entry_queue``).
 
 Sockets get a second way in, :func:`wait_socket`, for callers that own a stdlib socket
 and always retry their non-blocking syscall after a wait (the socket layer). Knowing the socket object lets a backend keep the fd
@@ -120,9 +122,14 @@ class IOManagerBase:
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
         self._waiters: dict[int, FdWaiters] = {}
+        self._wakeup_fd = -1  # see watch_wakeup_fd
 
     # -- supplied by each backend, in this order ------------------------------------
     def _update_interest(self, fd: int, waiters: FdWaiters) -> None:
+        raise NotImplementedError
+
+    def _watch_readable(self, fd: int) -> None:
+        """Keep ``fd`` registered for reading, level-triggered, until the backend closes."""
         raise NotImplementedError
 
     def wait_for_events(self, timeout: float) -> IOEvents:
@@ -139,6 +146,16 @@ class IOManagerBase:
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------
+    def watch_wakeup_fd(self, fd: int) -> None:
+        """Register the entry queue's wakeup fd once, for the rest of the run.
+
+        From then on :meth:`process_events` returns True whenever it is readable; whoever
+        serves the queue drains it first, so a write that comes later is reported by the
+        next poll (no wakeup is lost, and a drained fd is not reported again).
+        """
+        self._watch_readable(fd)
+        self._wakeup_fd = fd
+
     async def wait_readable(self, fd: int | HasFileno) -> None:
         task = self._runner.current_task
         assert task is not None
@@ -238,10 +255,14 @@ class IOManagerBase:
                 )
         self._forget(fd, waiters)
 
-    def process_events(self, events: IOEvents) -> None:
-        """Wake the tasks whose fds became ready (loop thread only)."""
+    def process_events(self, events: IOEvents) -> bool:
+        """Wake the tasks whose fds became ready (loop thread only).
+
+        True if the wakeup fd (see :meth:`watch_wakeup_fd`) was among the events.
+        """
+        woken = False
         if not events:
-            return
+            return woken
         runner = self._runner
         # Persistent registrations wake their tasks as Runner.wake(task, None) would,
         # inline (one call less per woken task).
@@ -254,6 +275,8 @@ class IOManagerBase:
         for fd, flags in events:
             waiters = waiters_by_fd.get(fd)
             if waiters is None:
+                if fd == self._wakeup_fd:
+                    woken = True
                 continue
             if waiters.edge_mask:
                 if flags & read_bits:
@@ -284,6 +307,7 @@ class IOManagerBase:
                     self._remember(waiters, flags)
                 continue
             self._process_one_shot(waiters, flags, runner.wake)
+        return woken
 
     def _process_one_shot(
         self, waiters: FdWaiters, flags: int, wake: Callable[[Task, object], None]

@@ -157,6 +157,9 @@ class EpollIOManager(IOManagerBase):
             waiters.read_ready = waiters.write_ready = READY_NONE
         waiters.edge_mask = edge_mask
 
+    def _watch_readable(self, fd: int) -> None:
+        self._epoll.register(fd, _IN)  # level-triggered, never re-armed
+
     def wait_for_events(self, timeout: float) -> IOEvents:
         if timeout > _MAX_TIMEOUT:  # also inf
             timeout = _MAX_TIMEOUT

@@ -365,10 +365,11 @@ class Runner:
         return Abort.SUCCEEDED
 
     async def entry_queue_task(self) -> None:
-        # Arms the wakeup fd, then stays parked for the whole run: each time the fd
-        # fires, the loop itself runs the callbacks in this task's name (see
-        # serve_entry_queue), which spares a task step per wakeup. Cancelled at the end
-        # of the run, it runs what is left and exits.
+        # Registers the wakeup fd with the I/O backend, once for the whole run (no
+        # re-arming per wakeup), then stays parked: each time the fd fires, the loop
+        # itself runs the callbacks in this task's name (see serve_entry_queue), which
+        # spares a task step per wakeup. Cancelled at the end of the run, it runs what
+        # is left and exits.
         queue = self.entry_queue
         waiters = self.wakeup_waiters
         task = self.current_task
@@ -379,7 +380,7 @@ class Runner:
             queue.run_pending()
             waiters.read_task = task
             task.custom_sleep_data = waiters  # task trees show it waiting for the fd
-            self.io._update_interest(queue.wakeup_fd, waiters)
+            self.io.watch_wakeup_fd(queue.wakeup_fd)
             await wait_task_rescheduled(self._abort_entry_queue_wait)
         except Cancelled:
             queue.run_pending()
@@ -403,7 +404,6 @@ class Runner:
         task = waiters.read_task
         if task is None:
             return  # the entry-queue task has exited: the run is over
-        self.io._update_interest(queue.wakeup_fd, waiters)  # re-arm (epoll is one-shot)
         self.current_task = task
         try:
             if self.ki_pending:
@@ -500,7 +500,6 @@ class Runner:
         append = runq.append
         deadlines = self.deadlines
         io = self.io
-        wakeup_fd = self.entry_queue.wakeup_fd
         steps_since_io = 0
         while self.tasks_living:
             # Phases 1-3 run whenever the loop is idle; while tasks stay runnable, only
@@ -535,12 +534,8 @@ class Runner:
                 if self.instrumented:
                     self.instruments.call("before_io_wait", timeout)
                 events = yield timeout
-                if events:
-                    io.process_events(events)
-                    for event in events:
-                        if event[0] == wakeup_fd:
-                            self.serve_entry_queue()
-                            break
+                if events and io.process_events(events):
+                    self.serve_entry_queue()  # the wakeup fd fired
                 if self.instrumented:
                     self.instruments.call("after_io_wait", timeout)
                 # ------------------------------------------------------------ 3. TIME
