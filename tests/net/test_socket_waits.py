@@ -15,7 +15,7 @@ import pytest
 import triolet
 import triolet.socket as tsocket
 from triolet import lowlevel
-from triolet._core._io_common import wait_socket
+from triolet._core import wait_socket
 from triolet.testing import open_stream_to_socket_listener, wait_all_tasks_blocked
 
 from ._pairs import fill_send_buffer, tcp_stream_pair

@@ -22,7 +22,7 @@ from ._introspect import (
     format_task_tree,
     task_tree,
 )
-from ._io_common import IOStatistics
+from ._io_common import IOStatistics, wait_socket
 from ._ki import currently_ki_protected, disable_ki_protection, enable_ki_protection
 from ._launch import run, start_guest_run
 from ._local import RunVar, RunVarToken
@@ -139,6 +139,7 @@ __all__ = [
     "temporarily_detach_coroutine_object",
     "wait_all_tasks_blocked",
     "wait_readable",
+    "wait_socket",  # internal: for triolet's socket layer, not re-exported publicly
     "wait_task_rescheduled",
     "wait_writable",
 ]

@@ -21,6 +21,7 @@ import sniffio
 from ._abc import Clock, Instrument
 from ._clocks import SystemClock
 from ._exceptions import TrioInternalError
+from ._io_common import IOEvents
 from ._ki import KIManager, mark_kernel_code
 from ._run import Runner, _sniffio_name
 from ._state import active_runners, run_context
@@ -185,7 +186,7 @@ class _GuestDriver:
     def first_tick(self) -> None:
         self.tick([])
 
-    def tick(self, events: list[tuple[int, bool, bool]]) -> None:
+    def tick(self, events: IOEvents) -> None:
         runner = self.runner
         previous_runner = run_context.runner
         previous_sniffio = sniffio.thread_local.name

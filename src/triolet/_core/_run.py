@@ -54,7 +54,7 @@ from ._deadlines import Deadlines
 from ._entry_queue import EntryQueue, TrioToken
 from ._exceptions import Cancelled, DeadlockError, TrioInternalError
 from ._instruments import Instruments
-from ._io_common import FdWaiters, HasFileno, IOStatistics, fileno_of
+from ._io_common import FdWaiters, HasFileno, IOEvents, IOStatistics, fileno_of
 from ._ki import mark_kernel_code
 from ._nursery import Nursery, open_nursery
 from ._state import current_runner, current_task_or_error, run_context
@@ -489,7 +489,7 @@ class Runner:
             else:
                 owner._record_cancel("deadline", None, None)
 
-    def run_loop(self) -> Generator[float, list[tuple[int, bool, bool]], None]:
+    def run_loop(self) -> Generator[float, IOEvents, None]:
         """The loop itself, as a generator: it yields an I/O timeout and is sent the events.
 
         ``run()`` answers each yield by polling the backend in this thread; guest mode

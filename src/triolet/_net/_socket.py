@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _core
 from .._abc import SocketFactory
-from .._core._io_common import wait_socket
 from ._address import resolve_address
 from ._socket_type import AddressFormat, SocketType
 
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _checkpoint = _core.checkpoint
+_wait_socket = _core.wait_socket
 _wait_writable = _core.wait_writable
 _READ = True
 _WRITE = False
@@ -156,7 +156,7 @@ class _SocketImpl(SocketType):
     async def _wait_and_retry(self, reading: bool, fn: Callable[..., T], *args: Any) -> T:
         sock = self._sock
         while True:
-            await wait_socket(sock, reading)
+            await _wait_socket(sock, reading)
             try:
                 return fn(*args)
             except BlockingIOError:

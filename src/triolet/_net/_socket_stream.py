@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Final
 
 from .. import _core
 from .._abc import HalfCloseableStream
-from .._core._io_common import wait_socket
 from ._socket import stdlib_socket_of
 from ._socket_type import SocketType
 
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
 DEFAULT_RECEIVE_SIZE: Final = 65536
 
 _checkpoint = _core.checkpoint
+_wait_socket = _core.wait_socket
 _BusyResourceError = _core.BusyResourceError
 _ClosedResourceError = _core.ClosedResourceError
 _BrokenResourceError = _core.BrokenResourceError
@@ -120,7 +120,7 @@ class SocketStream(HalfCloseableStream):
             with memoryview(_byte_view(data)) as view:
                 total = len(view)
                 while sent < total:
-                    await wait_socket(sock, False)
+                    await _wait_socket(sock, False)
                     with view[sent:] as remaining:
                         try:
                             sent += sock.send(remaining)
@@ -205,13 +205,13 @@ class SocketStream(HalfCloseableStream):
             if self._drained:
                 # The last receive emptied the kernel buffer: rather than a recv() that
                 # would most likely fail with EAGAIN, ask epoll first.
-                await wait_socket(sock, True)
+                await _wait_socket(sock, True)
             else:
                 await _checkpoint()
                 try:
                     data = sock.recv(max_bytes)
                 except BlockingIOError:
-                    await wait_socket(sock, True)
+                    await _wait_socket(sock, True)
                 else:
                     self._drained = len(data) < max_bytes
                     return data
@@ -219,7 +219,7 @@ class SocketStream(HalfCloseableStream):
                 try:
                     data = sock.recv(max_bytes)
                 except BlockingIOError:
-                    await wait_socket(sock, True)
+                    await _wait_socket(sock, True)
                 else:
                     self._drained = len(data) < max_bytes
                     return data
