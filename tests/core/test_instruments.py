@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import defaultdict
 
@@ -9,7 +10,7 @@ import pytest
 
 import triolet
 from triolet import lowlevel
-from triolet.testing import MockClock
+from triolet.testing import MockClock, wait_all_tasks_blocked
 
 Event = tuple[str, object]
 
@@ -107,6 +108,36 @@ def test_trace_of_a_run_with_children_is_consistent() -> None:
             nursery.start_soon(child, 2)
 
     triolet.run(main, instruments=[recorder], clock=MockClock(autojump_threshold=0))
+    check_consistent_trace(recorder.events)
+
+
+def test_run_sync_soon_callback_runs_inside_a_step_of_the_callback_task() -> None:
+    recorder = Recorder()
+
+    async def main() -> None:
+        token = lowlevel.current_trio_token()
+        ran = triolet.Event()
+
+        def callback() -> None:
+            recorder.events.append(("callback", lowlevel.current_task()))
+            ran.set()
+
+        # Every task parked, the callback task included: only the wakeup fd can run it.
+        await wait_all_tasks_blocked()
+        thread = threading.Thread(target=token.run_sync_soon, args=(callback,))
+        thread.start()
+        await ran.wait()
+        thread.join()
+
+    triolet.run(main, instruments=[recorder])
+    [index] = [i for i, (hook, _) in enumerate(recorder.events) if hook == "callback"]
+    callback_task = recorder.events[index][1]
+    steps = ("before_task_step", "after_task_step")
+    step_before = [event for event in recorder.events[:index] if event[0] in steps][-1]
+    step_after = next(event for event in recorder.events[index + 1 :] if event[0] in steps)
+    assert step_before == ("before_task_step", callback_task)
+    assert step_after == ("after_task_step", callback_task)
+    del recorder.events[index]
     check_consistent_trace(recorder.events)
 
 

@@ -4,7 +4,8 @@
 and writes to a wakeup fd, which breaks the run loop out of its I/O wait. The loop
 then calls each callback in its own thread, right after the poll that saw the fd
 fire, in the name of a system task that stays parked for the whole run
-(``Runner.serve_entry_queue``): no task step per wakeup.
+(``Runner.serve_entry_queue``): no task step per wakeup. Instruments still see one
+(``task_scheduled``, ``before_task_step``, ``after_task_step`` of that task), as in trio.
 
 The wakeup fd is an eventfd where there is one (Linux): a write and a read of an
 eventfd cost about a third of a send and a recv on a socketpair, and every

@@ -395,16 +395,19 @@ class Runner:
     def serve_entry_queue(self) -> None:
         """Phase 2, when the wakeup fd fired: run the queued callbacks and deliver a
         pending KeyboardInterrupt, as the parked entry-queue task (its context, and
-        ``current_task()`` is that task, as when it ran them itself)."""
+        ``current_task()`` is that task, as when it ran them itself). Instruments see a
+        step of that task around the callbacks, as if the fd had woken it."""
         queue = self.entry_queue
         # Drain before running: a callback queued from now on writes again, so it is
         # either seen by run_pending below or makes the next poll report the fd.
         queue.drain_wakeups()
-        waiters = self.wakeup_waiters
-        task = waiters.read_task
+        task = self.wakeup_waiters.read_task
         if task is None:
             return  # the entry-queue task has exited: the run is over
         self.current_task = task
+        instrumented = self.instrumented
+        if instrumented:
+            self.instruments.call("before_task_step", task)
         try:
             if self.ki_pending:
                 self.deliver_ki()
@@ -413,6 +416,8 @@ class Runner:
             self.crash(TrioInternalError("a TrioToken.run_sync_soon callback raised"), exc)
         finally:
             self.current_task = None
+            if instrumented:
+                self.instruments.call("after_task_step", task)
 
     # ------------------------------------------------------------------ the loop
     def timeout_until_next_event(self) -> tuple[float, bool]:
@@ -534,10 +539,14 @@ class Runner:
                 if self.instrumented:
                     self.instruments.call("before_io_wait", timeout)
                 events = yield timeout
-                if events and io.process_events(events):
-                    self.serve_entry_queue()  # the wakeup fd fired
+                entry_queue_woken = events and io.process_events(events)
                 if self.instrumented:
+                    if entry_queue_woken and self.wakeup_waiters.read_task is not None:
+                        # As if the fd woke the entry-queue task (see serve_entry_queue).
+                        self.instruments.call("task_scheduled", self.wakeup_waiters.read_task)
                     self.instruments.call("after_io_wait", timeout)
+                if entry_queue_woken:
+                    self.serve_entry_queue()  # the wakeup fd fired
                 # ------------------------------------------------------------ 3. TIME
                 if deadlines._live or deadlines._pending_scopes:
                     self.expire_deadlines()
