@@ -8,7 +8,9 @@ raises at a given time. Both libraries run it under an autojumping MockClock,
 with strict and with loose exception groups, and must agree on which scopes caught
 cancellation, when each scope was left, and what escaped (group shapes compared
 without regard to order). No two events happen at the same instant, so no outcome
-depends on the order in which trio happens to run a batch of tasks.
+depends on the order in which trio happens to run a batch of tasks, except that when a
+task fails its nursery cancels the siblings at that instant: for those programs trio's
+random batch order gives a few possible outcomes, and triolet's must be one of them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import triolet
@@ -68,6 +70,11 @@ trees = st.recursive(
     ),
     max_leaves=10,
 )
+
+
+# How often trio runs a program whose triolet outcome differs from trio's first one: a
+# variant that trio produces with probability p is missed with probability (1 - p) ** 10.
+TRIO_RUNS = 10
 
 
 def all_nodes(node: Node) -> list[Node]:
@@ -171,7 +178,56 @@ def run_program(lib: ModuleType, mock_clock: type[Any], root: Node, strict: bool
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(root=trees, strict=st.booleans())
+# Found by hypothesis: node 3 exits without calling started() at 1.252, and whether node
+# 7 enters its (already cancelled) scope before the resulting cancellation depends on
+# trio's batch order.
+@example(
+    root=Node(
+        shield=False,
+        deadline=None,
+        cancel_at=None,
+        body=None,
+        started_after=None,
+        children=[
+            Node(shield=False, deadline=None, cancel_at=None, body=("sleep", 1.25)),
+            Node(
+                shield=False,
+                deadline=None,
+                cancel_at=None,
+                body=None,
+                started_after=1.25,
+                children=[
+                    Node(
+                        shield=False,
+                        deadline=None,
+                        cancel_at=0.5,
+                        body=("sleep", 1.25),
+                        started_after=0.25,
+                    ),
+                    Node(shield=False, deadline=None, cancel_at=None, body=("sleep", 1.25)),
+                    Node(shield=False, deadline=None, cancel_at=None, body=("sleep", 1.25)),
+                ],
+            ),
+            Node(
+                shield=False,
+                deadline=None,
+                cancel_at=None,
+                body=None,
+                children=[Node(shield=False, deadline=None, cancel_at=0.5, body=("sleep", 1.25))],
+            ),
+        ],
+    ),
+    strict=False,
+)
 def test_random_scope_and_nursery_trees_behave_as_under_trio(root: Node, strict: bool) -> None:
-    expected = run_program(trio, trio_testing.MockClock, root, strict)
     actual = run_program(triolet, triolet.testing.MockClock, root, strict)
-    assert actual == expected
+    # Events are spread apart in time, but a task failing makes its nursery cancel its
+    # siblings at that instant, and trio runs the tasks woken together in a random order.
+    # So trio may give a few different results: triolet must give one of them.
+    outcomes = []
+    for _ in range(TRIO_RUNS):
+        expected = run_program(trio, trio_testing.MockClock, root, strict)
+        if actual == expected:
+            return
+        outcomes.append(expected)
+    assert actual in outcomes
