@@ -52,6 +52,7 @@ from ._core import (
     open_nursery,
     reschedule,
 )
+from ._core._run import Runner
 from ._core._state import run_context
 from ._core._traps import park_as_waiter
 from ._final import final
@@ -123,6 +124,13 @@ class MemoryChannelState(Generic[T]):
         )
 
 
+async def _yield_and_refill(runner: Runner | None) -> None:
+    # A schedule point the policy does not let pass: yield, and start counting again.
+    if runner is not None:
+        runner.free_schedule_points = runner.schedule_point_allowance
+    await cancel_shielded_checkpoint()
+
+
 def _closed_handle_error(side: str) -> ClosedResourceError:
     return ClosedResourceError(
         f"this {side} channel handle is closed; clone() it before closing if another "
@@ -188,6 +196,10 @@ class MemorySendChannel(SendChannel[SendType]):
     async def send(self, value: SendType) -> None:
         """Send ``value``, waiting while the buffer is full. A checkpoint.
 
+        A cancel point always. When it need not wait, it yields only if the run's
+        scheduling policy says so (at least once per 129 such channel operations; see
+        "What behaves differently" in the porting guide).
+
         If cancelled, ``value`` was not sent. BrokenResourceError if every receive
         handle is (or becomes) closed; ClosedResourceError if this handle is (or
         becomes) closed.
@@ -196,21 +208,38 @@ class MemorySendChannel(SendChannel[SendType]):
         task = runner.current_task if runner is not None else None
         if task is None:
             task = current_task()  # raises, explaining
+        if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
+            await checkpoint_if_cancelled()  # raises Cancelled...
+            return await self.send(value)  # ...unless a shield went up meanwhile
         state = self._state
-        if (
-            self._closed
-            or not state.open_receive_channels
-            or state.receive_tasks
-            or len(state.data) < state.max_buffer_size
-        ):
-            if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
-                await checkpoint_if_cancelled()  # raises Cancelled
-            self._offer(value)  # delivers (nothing changed since the test) or raises
-            await cancel_shielded_checkpoint()
+        if self._closed or not state.open_receive_channels:
+            raise self._unusable_error()
+        receivers = state.receive_tasks
+        if receivers:
+            # Hand the item straight to the oldest receiver (Runner.wake, inlined).
+            receiver, _ = receivers.popitem(False)
+            receiver._abort_func = None
+            receiver._next_fn = receiver._send
+            receiver._next_arg = value
+            receiver_runner = receiver._runner
+            receiver_runner.runq.append(receiver)
+            if receiver_runner.instrumented:
+                receiver_runner.instruments.call("task_scheduled", receiver)
+        else:
+            data = state.data
+            if len(data) >= state.max_buffer_size:
+                state.send_tasks[task] = value
+                # Park until a receiver takes the item (or we are cancelled: then
+                # _cancel_wait() takes it back and nothing was sent).
+                await park_as_waiter(task, self)
+                return
+            data.append(value)
+            if len(data) > state.peak_buffer_used:
+                state.peak_buffer_used = len(data)
+        if runner is not None and runner.free_schedule_points:
+            runner.free_schedule_points -= 1  # the scheduling policy says: go on
             return
-        state.send_tasks[task] = value
-        # A cancel point: if we are already cancelled, _cancel_wait() runs at once.
-        await park_as_waiter(task, self)
+        await _yield_and_refill(runner)
 
     def _cancel_wait(self, task: Task) -> None:
         # A task parked in send() was cancelled: its item is not sent.
@@ -326,6 +355,9 @@ class MemoryReceiveChannel(ReceiveChannel[ReceiveType]):
     async def receive(self) -> ReceiveType:
         """Receive the next item, waiting until one is sent. A checkpoint.
 
+        A cancel point always; like :meth:`MemorySendChannel.send`, it yields when it
+        need not wait only if the run's scheduling policy says so.
+
         If cancelled, no item was taken. EndOfChannel once every send handle is closed
         and the buffer is empty; ClosedResourceError if this handle is (or becomes)
         closed.
@@ -334,18 +366,43 @@ class MemoryReceiveChannel(ReceiveChannel[ReceiveType]):
         task = runner.current_task if runner is not None else None
         if task is None:
             task = current_task()  # raises, explaining
+        if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
+            await checkpoint_if_cancelled()  # raises Cancelled...
+            return await self.receive()  # ...unless a shield went up meanwhile
+        if self._closed:
+            raise _closed_handle_error("receive")
         state = self._state
-        if self._closed or state.send_tasks or state.data or not state.open_send_channels:
-            if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
-                await checkpoint_if_cancelled()  # raises Cancelled
-            value = self._take()  # raises, or returns an item: nothing changed since the test
-            assert value is not _EMPTY
-            await cancel_shielded_checkpoint()
+        data = state.data
+        senders = state.send_tasks
+        if senders:
+            sender, value = senders.popitem(False)
+            # The sender's item counts as sent: wake it (Runner.wake, inlined).
+            sender._abort_func = None
+            sender._next_fn = sender._send
+            sender._next_arg = None
+            sender_runner = sender._runner
+            sender_runner.runq.append(sender)
+            if sender_runner.instrumented:
+                sender_runner.instruments.call("task_scheduled", sender)
+            if data:
+                # The buffer is full: its head goes first, the sender's item joins the back.
+                data.append(value)
+                value = data.popleft()
+        elif data:
+            value = data.popleft()
+        elif state.open_send_channels:
+            state.receive_tasks[task] = None
+            # Park until a sender hands us an item (or we are cancelled: then
+            # _cancel_wait() takes us out of the queue and nothing was taken).
+            received: ReceiveType = await park_as_waiter(task, self)
+            return received
+        else:
+            raise EndOfChannel
+        if runner is not None and runner.free_schedule_points:
+            runner.free_schedule_points -= 1  # the scheduling policy says: go on
             return value
-        state.receive_tasks[task] = None
-        # A cancel point: if we are already cancelled, _cancel_wait() runs at once.
-        received: ReceiveType = await park_as_waiter(task, self)
-        return received
+        await _yield_and_refill(runner)
+        return value
 
     def _cancel_wait(self, task: Task) -> None:
         # A task parked in receive() was cancelled: it took nothing.

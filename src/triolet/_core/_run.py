@@ -77,6 +77,17 @@ IO_POLL_STEPS = 64
 
 _NO_SEND: Any = object()
 
+# How many schedule points of non-waiting channel operations may pass without yielding
+# before one must yield (see Runner.free_schedule_points). Counting instead of timing
+# keeps the check to a decrement. 128 is Tokio's per-task budget; ours is run-wide.
+SCHEDULE_POINT_ALLOWANCE = 128
+
+
+def schedule_point_allowance() -> int:
+    """The allowance for a new run: TRIOLET_STRICT_SCHEDULE_POINTS=1 makes it 0."""
+    strict = os.environ.get("TRIOLET_STRICT_SCHEDULE_POINTS", "")
+    return 0 if strict not in ("", "0") else SCHEDULE_POINT_ALLOWANCE
+
 
 @dataclass(frozen=True)
 class RunStatistics:
@@ -145,6 +156,12 @@ class Runner:
         self._idle_tokens = count()
         self.asyncgens = AsyncGeneratorTracker(self)
         self.internal_errors: list[BaseException] = []
+        # Scheduling policy for the schedule points of operations that did not have to wait
+        # (a memory channel send or receive that found room or an item): up to
+        # ``schedule_point_allowance`` of them in a row, counted run-wide, return without
+        # yielding; the next one yields and refills the count. 0 makes every one yield.
+        self.schedule_point_allowance = schedule_point_allowance()
+        self.free_schedule_points = self.schedule_point_allowance
 
     def _instruments_changed(self) -> None:
         self.instrumented = bool(self.instruments)

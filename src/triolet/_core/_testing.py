@@ -52,11 +52,16 @@ def _watch_checkpoints(expect_checkpoint: bool) -> Iterator[None]:
     task = current_task_or_error("assert_checkpoints")
     counter = _StepCounter(task)
     runner = task._runner
+    # Inside the block every schedule point yields, even those the scheduling policy
+    # would let pass (see Runner.free_schedule_points), so that each one is counted.
+    allowance, free = runner.schedule_point_allowance, runner.free_schedule_points
+    runner.schedule_point_allowance = runner.free_schedule_points = 0
     runner.instruments.add(counter)
     try:
         yield
     finally:
         runner.instruments.remove(counter)
+        runner.schedule_point_allowance, runner.free_schedule_points = allowance, free
     # Only reached when the block did not raise: an exception counts as a checkpoint.
     if expect_checkpoint and counter.yields == 0:
         raise AssertionError("assert_checkpoints block did not yield!")
