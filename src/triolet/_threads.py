@@ -36,6 +36,8 @@ import inspect
 import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
+from threading import get_ident
+from types import CoroutineType
 from typing import Any, TypeVar
 
 import outcome
@@ -143,12 +145,10 @@ async def wait_all_threads_completed() -> None:
 
 
 # ---------------------------------------------------------------------- worker side
-class _WorkerLocal(threading.local):
-    # The to_thread call this worker is running, if any: from_thread's default target.
-    call: _ThreadCall | None = None
-
-
-_worker_local = _WorkerLocal()
+# The to_thread call each worker thread is running, by thread id: from_thread's default
+# target. Each thread writes only its own key, and a single dict operation is atomic, so
+# no lock; it is cheaper than a threading.local on the to_thread round trip.
+_call_by_thread: dict[int, _ThreadCall] = {}
 
 
 class _ThreadCall:
@@ -206,10 +206,11 @@ class _ThreadCall:
         args = self.args
         self.sync_fn = None
         self.args = ()
-        _worker_local.call = self
+        thread_id = get_ident()
+        _call_by_thread[thread_id] = self
         try:
             result = self.context.run(sync_fn, *args)
-            if inspect.iscoroutine(result):
+            if isinstance(result, CoroutineType):
                 result.close()
                 raise TypeError(
                     f"to_thread.run_sync expected a synchronous function, but {sync_fn!r} "
@@ -220,7 +221,7 @@ class _ThreadCall:
         except BaseException as exc:
             self.error = exc
         finally:
-            _worker_local.call = None
+            del _call_by_thread[thread_id]
 
     def deliver(self) -> None:
         try:
@@ -414,7 +415,7 @@ def _send_request(
         )
     call: _ThreadCall | None = None
     if trio_token is None:
-        call = _worker_local.call
+        call = _call_by_thread.get(get_ident())
         if call is None:
             raise RuntimeError(
                 f"from_thread.{what} was called from a thread that was not started by "
@@ -485,7 +486,7 @@ def check_cancelled() -> None:
     cancelled (or, for an abandoned thread, has already left). Returns normally
     otherwise. RuntimeError when called from any other thread, including the loop's.
     """
-    call = _worker_local.call
+    call = _call_by_thread.get(get_ident())
     if call is None:
         raise RuntimeError(
             "from_thread.check_cancelled only works in threads started by "
