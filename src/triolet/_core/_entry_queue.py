@@ -20,6 +20,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import RunFinishedError
@@ -39,12 +40,15 @@ class _EventfdWakeup:
         # Writers go through a file object: once closed it refuses writes (ValueError)
         # instead of writing to whatever file later reuses the fd number.
         self._writer = open(self.fileno, "wb", buffering=0)
+        # wake() without its error handling, as one C call (no Python frame): raises
+        # OSError or ValueError once closed (a full counter is a no-op write, not an error).
+        self.poke: Callable[[], object] = partial(self._writer.write, self._ONE)
 
     def wake(self) -> None:
         try:
-            self._writer.write(self._ONE)
+            self.poke()
         except (OSError, ValueError):
-            pass  # closed at shutdown (a full counter is a no-op write, not an error)
+            pass  # closed at shutdown
 
     def drain(self) -> None:
         try:
@@ -64,12 +68,15 @@ class _SocketpairWakeup:
         self._reader.setblocking(False)
         self._writer.setblocking(False)
         self.fileno = self._reader.fileno()
+        # wake() without its error handling: raises OSError when the socket is full (a
+        # wakeup is pending anyway) or closed at shutdown.
+        self.poke: Callable[[], object] = partial(self._writer.send, b"\x00")
 
     def wake(self) -> None:
         try:
-            self._writer.send(b"\x00")
+            self.poke()
         except OSError:
-            pass  # the socket is full (a wakeup is pending anyway) or closed at shutdown
+            pass
 
     def drain(self) -> None:
         # One large read empties it in the usual case; the loop only needs to know that
@@ -95,26 +102,17 @@ class EntryQueue:
         # signal handler (it takes no lock); drain_wakeups() makes it unreadable again.
         self.wakeup_fd = wakeup.fileno
         self.wake_loop: Callable[[], None] = wakeup.wake
+        self.write_wakeup = wakeup.poke  # wake_loop() without its error handling
         self.drain_wakeups: Callable[[], None] = wakeup.drain
         # Re-entrant: an async generator finalizer (run by the garbage collector at any
         # allocation) may call run_sync_soon while this thread already holds the lock.
         self.lock = threading.RLock()
         self.done = False
         self.runner: Runner | None = None
-
-    def run_sync_soon(
-        self, sync_fn: Callable[..., object], *args: object, idempotent: bool = False
-    ) -> None:
-        with self.lock:
-            if self.done:
-                raise RunFinishedError(
-                    "run_sync_soon was called after the triolet run it belongs to had finished"
-                )
-            if idempotent:
-                self.idempotent_queue[(sync_fn, args)] = None
-            else:
-                self.queue.append((sync_fn, args))
-        self.wake_loop()
+        self.token: TrioToken = TrioToken._create(self)
+        # For the kernel's own callers; the token holds the implementation, so that the
+        # public entry point (every to_thread round trip) is one call, not two.
+        self.run_sync_soon = self.token.run_sync_soon
 
     def pending(self) -> bool:
         return bool(self.queue or self.idempotent_queue)
@@ -163,4 +161,21 @@ class TrioToken(metaclass=NoPublicConstructor):
         ``(sync_fn, args)`` is already queued is dropped. Raises RunFinishedError once
         the run has ended.
         """
-        self._entry_queue.run_sync_soon(sync_fn, *args, idempotent=idempotent)
+        queue = self._entry_queue
+        # No lock around the check and the append: nothing serves the queue once the
+        # run is over, so a callback that slips in while the run closes is dropped
+        # silently whether or not a lock orders it before close(). The idempotent dict
+        # does need it, against run_pending taking its batch.
+        if queue.done:
+            raise RunFinishedError(
+                "run_sync_soon was called after the triolet run it belongs to had finished"
+            )
+        if idempotent:
+            with queue.lock:
+                queue.idempotent_queue[(sync_fn, args)] = None
+        else:
+            queue.queue.append((sync_fn, args))
+        try:
+            queue.write_wakeup()  # wake_loop() inlined: one call less per to_thread round trip
+        except (OSError, ValueError):
+            pass  # closed at shutdown, or (socketpair) full: a wakeup is pending

@@ -125,7 +125,7 @@ class Runner:
         self.deadlines = Deadlines()
         self.io = _make_io_manager(self)
         self.entry_queue = EntryQueue()
-        self.token = TrioToken._create(self.entry_queue)
+        self.token = self.entry_queue.token
         # The wakeup fd's registration; its read_task is the entry-queue task while that
         # task lives. It is not in the I/O manager's own table: the loop serves it.
         self.wakeup_waiters = FdWaiters(self.entry_queue.wakeup_fd)
