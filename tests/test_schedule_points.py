@@ -3,6 +3,7 @@
 triolet-specific: trio 0.35 yields at every schedule point. triolet lets up to
 ``SCHEDULE_POINT_ALLOWANCE`` non-waiting sends and receives in a row (counted over
 the whole run) return without yielding; the next one yields. They stay cancel points.
+Also the triolet-specific errors of those operations.
 """
 
 from __future__ import annotations
@@ -205,3 +206,16 @@ async def test_receive_whose_cancellation_is_shielded_mid_checkpoint_still_recei
         send_channel.send_nowait("second")
     assert stolen == ["first"]
     assert received == ["second"]
+
+
+@pytest.mark.parametrize("operation", ["send", "receive"])
+def test_channel_operations_outside_a_run_name_themselves(operation: str) -> None:
+    send_channel, receive_channel = triolet.open_memory_channel[int](1)
+    if operation == "send":
+        coroutine = send_channel.send(1)
+        name = "MemorySendChannel.send"
+    else:
+        coroutine = receive_channel.receive()
+        name = "MemoryReceiveChannel.receive"
+    with pytest.raises(RuntimeError, match=f"{name} must be called from inside triolet.run"):
+        coroutine.send(None)

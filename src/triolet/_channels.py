@@ -47,13 +47,12 @@ from ._core import (
     cancel_shielded_checkpoint,
     checkpoint,
     checkpoint_if_cancelled,
-    current_task,
     enable_ki_protection,
     open_nursery,
     reschedule,
 )
 from ._core._run import Runner
-from ._core._state import run_context
+from ._core._state import current_task_or_error, run_context
 from ._core._traps import park_as_waiter
 from ._final import final
 from ._sync import Semaphore
@@ -124,11 +123,19 @@ class MemoryChannelState(Generic[T]):
         )
 
 
-async def _yield_and_refill(runner: Runner | None) -> None:
+async def _yield_and_refill(runner: Runner) -> None:
     # A schedule point the policy does not let pass: yield, and start counting again.
-    if runner is not None:
-        runner.free_schedule_points = runner.schedule_point_allowance
+    runner.free_schedule_points = runner.schedule_point_allowance
     await cancel_shielded_checkpoint()
+
+
+def _not_in_a_task(what: str) -> BaseException:
+    """The error for a channel operation awaited outside of a triolet task."""
+    try:
+        current_task_or_error(what)
+    except RuntimeError as exc:
+        return exc
+    return RuntimeError(f"{what} must be awaited from a triolet task")
 
 
 def _closed_handle_error(side: str) -> ClosedResourceError:
@@ -205,9 +212,8 @@ class MemorySendChannel(SendChannel[SendType]):
         becomes) closed.
         """
         runner = run_context.runner
-        task = runner.current_task if runner is not None else None
-        if task is None:
-            task = current_task()  # raises, explaining
+        if runner is None or (task := runner.current_task) is None:
+            raise _not_in_a_task("MemorySendChannel.send")
         if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
             await checkpoint_if_cancelled()  # raises Cancelled...
             return await self.send(value)  # ...unless a shield went up meanwhile
@@ -236,7 +242,7 @@ class MemorySendChannel(SendChannel[SendType]):
             data.append(value)
             if len(data) > state.peak_buffer_used:
                 state.peak_buffer_used = len(data)
-        if runner is not None and runner.free_schedule_points:
+        if runner.free_schedule_points:
             runner.free_schedule_points -= 1  # the scheduling policy says: go on
             return
         await _yield_and_refill(runner)
@@ -363,9 +369,8 @@ class MemoryReceiveChannel(ReceiveChannel[ReceiveType]):
         closed.
         """
         runner = run_context.runner
-        task = runner.current_task if runner is not None else None
-        if task is None:
-            task = current_task()  # raises, explaining
+        if runner is None or (task := runner.current_task) is None:
+            raise _not_in_a_task("MemoryReceiveChannel.receive")
         if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
             await checkpoint_if_cancelled()  # raises Cancelled...
             return await self.receive()  # ...unless a shield went up meanwhile
@@ -398,7 +403,7 @@ class MemoryReceiveChannel(ReceiveChannel[ReceiveType]):
             return received
         else:
             raise EndOfChannel
-        if runner is not None and runner.free_schedule_points:
+        if runner.free_schedule_points:
             runner.free_schedule_points -= 1  # the scheduling policy says: go on
             return value
         await _yield_and_refill(runner)
