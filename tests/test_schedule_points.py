@@ -18,6 +18,21 @@ from triolet._core._run import SCHEDULE_POINT_ALLOWANCE
 from triolet.testing import assert_checkpoints, assert_no_checkpoints, wait_all_tasks_blocked
 
 
+async def start_step_counter(nursery: triolet.Nursery) -> list[int]:
+    """Start a task that counts its own steps; the count (in a list) starts at 0 now."""
+    steps = [0]
+
+    async def counter() -> None:
+        await triolet.lowlevel.checkpoint()
+        while True:
+            steps[0] += 1
+            await triolet.lowlevel.checkpoint()
+
+    nursery.start_soon(counter)
+    await triolet.lowlevel.checkpoint()  # the counter has started and is waiting to run
+    return steps
+
+
 async def test_other_tasks_run_at_least_once_per_allowance_plus_one_sends() -> None:
     send_channel, receive_channel = triolet.open_memory_channel[int](math.inf)
     sent = 0
@@ -47,21 +62,11 @@ async def test_receives_that_find_items_also_skip_and_then_yield() -> None:
     send_channel, receive_channel = triolet.open_memory_channel[int](math.inf)
     for item in range(3 * SCHEDULE_POINT_ALLOWANCE):
         send_channel.send_nowait(item)
-    steps = 0
-
-    async def counter() -> None:
-        nonlocal steps
-        while True:
-            steps += 1
-            await triolet.lowlevel.checkpoint()
-
     async with triolet.open_nursery() as nursery:
-        nursery.start_soon(counter)
-        await triolet.lowlevel.checkpoint()
-        before = steps
+        steps = await start_step_counter(nursery)
         received = [await receive_channel.receive() for _ in range(3 * SCHEDULE_POINT_ALLOWANCE)]
         # The receives yielded about once per allowance + 1, not once per item.
-        assert 2 <= steps - before <= 4
+        assert 2 <= steps[0] <= 4
         nursery.cancel_scope.cancel()
     assert received == list(range(3 * SCHEDULE_POINT_ALLOWANCE))
 
@@ -123,25 +128,15 @@ def test_strict_schedule_points_environment_variable_makes_every_operation_yield
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TRIOLET_STRICT_SCHEDULE_POINTS", "1")
-    steps = 0
 
     async def main() -> None:
         send_channel, receive_channel = triolet.open_memory_channel[int](math.inf)
-
-        async def counter() -> None:
-            nonlocal steps
-            while True:
-                steps += 1
-                await triolet.lowlevel.checkpoint()
-
         async with triolet.open_nursery() as nursery:
-            nursery.start_soon(counter)
-            await triolet.lowlevel.checkpoint()
-            before = steps
+            steps = await start_step_counter(nursery)
             for item in range(10):
                 await send_channel.send(item)
                 await receive_channel.receive()
-            assert steps - before == 20
+            assert steps[0] == 20
             nursery.cancel_scope.cancel()
 
     triolet.run(main)
