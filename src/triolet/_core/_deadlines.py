@@ -75,33 +75,50 @@ class Deadlines:
 
     def _flush(self) -> None:
         """Move what is pending into the heap, dropping what was disarmed meanwhile."""
-        entries = self._pending
-        self._pending = []
-        live = [entry for entry in entries if entry[2]._deadline_token == -entry[1]]
-        self._stale -= len(entries) - len(live)
-        if self._pending_scopes:
-            scopes = self._pending_scopes
+        live: list[_Entry] = []
+        if self._pending:
+            entries = self._pending
+            self._pending = []
+            live = [entry for entry in entries if entry[2]._deadline_token == -entry[1]]
+            self._stale -= len(entries) - len(live)
+        scopes = self._pending_scopes
+        if scopes:
             self._pending_scopes = []
-            # Latest copy first, so a scope re-armed before this flush is taken once, at
-            # the place of its last arming (_TAKEN marks it for the older copies).
-            fresh = []
-            for scope in reversed(scopes):
+            if len(scopes) == 1:
+                # The usual case at a poll: one timeout around the operation that blocked.
+                scope = scopes[0]
                 if scope._deadline_token == ARMED_UNLISTED:
-                    scope._deadline_token = _TAKEN
-                    fresh.append(scope)
-            tokens = self._tokens
-            for scope in reversed(fresh):  # oldest arming first: equal deadlines keep order
-                seq = next(tokens)
-                scope._deadline_token = -seq
-                live.append((scope._deadline, seq, scope))
-            self._live += len(fresh)
+                    seq = next(self._tokens)
+                    scope._deadline_token = -seq
+                    live.append((scope._deadline, seq, scope))
+                    self._live += 1
+            else:
+                self._list_scopes(scopes, live)
         heap = self._heap
-        if len(live) > len(heap) // 4:
+        if len(live) == 1:
+            heapq.heappush(heap, live[0])
+        elif len(live) > len(heap) // 4:
             heap.extend(live)
             heapq.heapify(heap)
         else:
             for entry in live:
                 heapq.heappush(heap, entry)
+
+    def _list_scopes(self, scopes: list[CancelScope], live: list[_Entry]) -> None:
+        """Append the entries of the ``scopes`` still armed as ARMED_UNLISTED to ``live``."""
+        # Latest copy first, so a scope re-armed before this flush is taken once, at the
+        # place of its last arming (_TAKEN marks it for the older copies).
+        fresh = []
+        for scope in reversed(scopes):
+            if scope._deadline_token == ARMED_UNLISTED:
+                scope._deadline_token = _TAKEN
+                fresh.append(scope)
+        tokens = self._tokens
+        for scope in reversed(fresh):  # oldest arming first: equal deadlines keep order
+            seq = next(tokens)
+            scope._deadline_token = -seq
+            live.append((scope._deadline, seq, scope))
+        self._live += len(fresh)
 
     def collect_garbage(self) -> None:
         """Drop stale entries; called when they outnumber live ones (and there are > 64)."""

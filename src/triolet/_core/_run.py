@@ -503,8 +503,17 @@ class Runner:
         self.deliver_cancel(main)
 
     def expire_deadlines(self) -> None:
-        now = self.clock.current_time()
-        for owner in self.deadlines.pop_expired(now):
+        deadlines = self.deadlines
+        if deadlines._pending or deadlines._pending_scopes:
+            deadlines._flush()
+        heap = deadlines._heap
+        if not heap:
+            return
+        offset = self.clock_offset
+        now = offset + perf_counter() if offset is not None else self.clock.current_time()
+        if heap[0][0] > now:
+            return  # the usual case: nothing due (a stale entry on top only makes us look)
+        for owner in deadlines.pop_expired(now):
             if isinstance(owner, Task):
                 if owner._abort_func is not None:
                     self.wake(owner, None)
@@ -536,15 +545,16 @@ class Runner:
                 else:
                     if self.internal_errors:
                         return  # crashed, and the tasks left can't finish: abandon them
-                    if (
-                        deadlines._live
-                        or deadlines._pending_scopes
-                        or self.idle_waiters
-                        or self.clock_offset is None
-                    ):
+                    if self.idle_waiters or self.clock_offset is None:
                         timeout, idle_primed = self.timeout_until_next_event()
+                    elif deadlines._live or deadlines._pending_scopes:
+                        # The system clock (it never autojumps): until the next deadline.
+                        # timeout_until_next_event(), inlined for this usual case.
+                        timeout = deadlines.next_deadline() - (self.clock_offset + perf_counter())
+                        if timeout < 0.0:
+                            timeout = 0.0
                     else:
-                        # Nothing timed, and the system clock (no autojump): block for I/O.
+                        # Nothing timed, and the system clock: block for I/O.
                         timeout = math.inf
                     if timeout == math.inf and self.deadlock_mode is not None:
                         self.check_for_deadlock()
