@@ -16,13 +16,17 @@ from ._common import Result, Stopwatch, trio_like
 
 MESSAGE = b"x" * 64
 CHUNK = b"b" * 65536
+TIMEOUT = 60  # seconds: never reached, but armed (and disarmed) on every round trip
 
 
 # -- trio and triolet -----------------------------------------------------------------------
 
 
-def trio_like_echo(name: str, connections: int, round_trips: int) -> Result:
-    """``connections`` clients each do ``round_trips`` 64-byte echo round trips at once."""
+def trio_like_echo(name: str, connections: int, round_trips: int, timeout: bool = False) -> Result:
+    """``connections`` clients each do ``round_trips`` 64-byte echo round trips at once.
+
+    With ``timeout``, each round trip runs under its own ``fail_after(TIMEOUT)``.
+    """
     lib = trio_like(name)
 
     async def echo(stream: Any) -> None:
@@ -37,6 +41,15 @@ def trio_like_echo(name: str, connections: int, round_trips: int) -> Result:
                 while received < len(MESSAGE):
                     received += len(await stream.receive_some())
 
+    async def client_with_timeouts(port: int) -> None:
+        async with await lib.open_tcp_stream("127.0.0.1", port) as stream:
+            for _ in range(round_trips):
+                with lib.fail_after(TIMEOUT):
+                    await stream.send_all(MESSAGE)
+                    received = 0
+                    while received < len(MESSAGE):
+                        received += len(await stream.receive_some())
+
     async def main() -> Result:
         async with lib.open_nursery() as nursery:
             serve = functools.partial(lib.serve_tcp, echo, 0, host="127.0.0.1")
@@ -45,7 +58,7 @@ def trio_like_echo(name: str, connections: int, round_trips: int) -> Result:
             watch = Stopwatch.started()
             async with lib.open_nursery() as clients:
                 for _ in range(connections):
-                    clients.start_soon(client, port)
+                    clients.start_soon(client_with_timeouts if timeout else client, port)
             watch.stop()
             nursery.cancel_scope.cancel()
         return watch.result(connections * round_trips)
@@ -89,7 +102,7 @@ def trio_like_bulk(name: str, chunks: int) -> Result:
 # -- asyncio streams -------------------------------------------------------------------------
 
 
-def asyncio_streams_echo(connections: int, round_trips: int) -> Result:
+def asyncio_streams_echo(connections: int, round_trips: int, timeout: bool = False) -> Result:
     import asyncio
 
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -101,9 +114,15 @@ def asyncio_streams_echo(connections: int, round_trips: int) -> Result:
     async def client(port: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for _ in range(round_trips):
-            writer.write(MESSAGE)
-            await writer.drain()
-            await reader.readexactly(len(MESSAGE))
+            if timeout:
+                async with asyncio.timeout(TIMEOUT):
+                    writer.write(MESSAGE)
+                    await writer.drain()
+                    await reader.readexactly(len(MESSAGE))
+            else:
+                writer.write(MESSAGE)
+                await writer.drain()
+                await reader.readexactly(len(MESSAGE))
         writer.close()
         await writer.wait_closed()
 
