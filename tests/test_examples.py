@@ -239,3 +239,44 @@ def test_trace_children_sleep_through_an_io_wait(trace: list[str]) -> None:
     exiting = min(trace.index("  child1: exiting!"), trace.index("  child2: exiting!"))
     waits = [i for i, line in enumerate(trace) if line.startswith("### finished I/O check")]
     assert any(started < i < exiting for i in waits)
+
+
+# ---------------------------------------------------------------------- timeouts.py
+TIMEOUTS_OUTPUT = [
+    "fail_after(1) around a 10-second operation:",
+    "  slow operation: starting, will take 10 seconds",
+    "  TooSlowError after 1.0 seconds",
+    "move_on_after(1): the same, but the block just stops",
+    "  slow operation: starting, will take 10 seconds",
+    "  cancelled_caught = True",
+    "inside the block, the timeout arrives as a Cancelled exception:",
+    "  caught Cancelled; re-raising it",
+    "  and the with block swallowed it",
+    "a child raises: the nursery cancels its siblings, then re-raises:",
+    "  failing child: raising ValueError",
+    "  patient sibling: cancelled, cleaning up",
+    "  the nursery raised ValueError('something went wrong')",
+]
+
+
+def test_timeouts_example_prints_what_its_comments_promise(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    module = load("timeouts.py")
+    _, elapsed = run_with_autojump(module.main)
+    assert lines_of(capsys) == TIMEOUTS_OUTPUT
+    assert elapsed == 3.5  # three 1-second timeouts and the failing child's 0.5 s
+
+
+def test_timeouts_example_prints_the_same_under_trio(capsys: pytest.CaptureFixture[str]) -> None:
+    trio = pytest.importorskip("trio")
+    trio_testing = pytest.importorskip("trio.testing")
+    source = (EXAMPLES / "timeouts.py").read_text()
+    assert "import triolet as trio\n" in source
+    namespace: dict[str, object] = {"__name__": "timeouts_under_trio"}
+    exec(
+        compile(source.replace("import triolet as trio\n", "import trio\n"), "timeouts", "exec"),
+        namespace,
+    )
+    trio.run(namespace["main"], clock=trio_testing.MockClock(autojump_threshold=0))
+    assert lines_of(capsys) == TIMEOUTS_OUTPUT
