@@ -44,3 +44,16 @@ def no_deprecation_warnings() -> Iterator[None]:
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
         yield
+
+
+@pytest.fixture(params=["default", "selectors"])
+def io_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on the default I/O backend (epoll on Linux) and on the portable one."""
+    if request.param == "selectors":
+        if UNDER_TRIO:
+            pytest.skip("choosing the selectors backend patches triolet internals")
+        from triolet._core import _run
+        from triolet._core._io_selectors import SelectorsIOManager
+
+        monkeypatch.setattr(_run, "_make_io_manager", SelectorsIOManager)
+    return str(request.param)

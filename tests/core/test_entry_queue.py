@@ -15,21 +15,6 @@ import triolet
 from triolet import lowlevel
 from triolet.testing import wait_all_tasks_blocked
 
-from .conftest import UNDER_TRIO
-
-
-@pytest.fixture(params=["default", "selectors"])
-def io_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The wakeup fd stays registered with the backend for the whole run: test both."""
-    if request.param == "selectors":
-        if UNDER_TRIO:
-            pytest.skip("choosing the selectors backend patches triolet internals")
-        from triolet._core import _run
-        from triolet._core._io_selectors import SelectorsIOManager
-
-        monkeypatch.setattr(_run, "_make_io_manager", SelectorsIOManager)
-    return str(request.param)
-
 
 async def test_run_sync_soon_from_another_thread_runs_in_the_loop_thread() -> None:
     token = lowlevel.current_trio_token()

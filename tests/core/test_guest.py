@@ -1,4 +1,4 @@
-"""triolet as a guest inside an asyncio host loop (lowlevel.start_guest_run)."""
+"""triolet as a guest inside an asyncio host loop (lowlevel.start_guest_run), on each backend."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 
 import triolet
 
-pytestmark = pytest.mark.triolet_only
+# Both I/O backends: in guest mode the backend is polled from a helper thread.
+pytestmark = [pytest.mark.triolet_only, pytest.mark.usefixtures("io_backend")]
 
 
 def run_as_guest(

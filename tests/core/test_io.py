@@ -15,19 +15,7 @@ import triolet
 from triolet import lowlevel
 from triolet.testing import wait_all_tasks_blocked
 
-from .conftest import UNDER_TRIO
-
-
-@pytest.fixture(params=["default", "selectors"], autouse=True)
-def io_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "selectors":
-        if UNDER_TRIO:
-            pytest.skip("choosing the selectors backend patches triolet internals")
-        from triolet._core import _run
-        from triolet._core._io_selectors import SelectorsIOManager
-
-        monkeypatch.setattr(_run, "_make_io_manager", SelectorsIOManager)
-    return str(request.param)
+pytestmark = pytest.mark.usefixtures("io_backend")  # every test, on both backends
 
 
 @pytest.fixture
