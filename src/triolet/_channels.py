@@ -54,7 +54,7 @@ from ._core import (
 from ._core._run import Runner
 from ._core._state import current_task_or_error, run_context
 from ._core._traps import park_as_waiter
-from ._final import final
+from ._core._util import final
 from ._sync import Semaphore
 
 T = TypeVar("T")

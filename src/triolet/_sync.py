@@ -42,7 +42,7 @@ from ._core import (
 )
 from ._core._state import run_context
 from ._core._traps import park_as_waiter
-from ._final import final
+from ._core._util import final
 
 
 # ---------------------------------------------------------------------------- statistics

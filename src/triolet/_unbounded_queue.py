@@ -23,8 +23,8 @@ from ._core import (
     checkpoint_if_cancelled,
     enable_ki_protection,
 )
+from ._core._util import final
 from ._deprecate import TrioDeprecationWarning
-from ._final import final
 
 T = TypeVar("T")
 

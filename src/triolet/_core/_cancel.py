@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from ._deadlines import ARMED_UNLISTED
 from ._exceptions import Cancelled, CancelReasonLiteral
 from ._state import current_task_or_error, run_context
-from ._util import Final
+from ._util import final
 
 if TYPE_CHECKING:
     from typing import Self
@@ -80,7 +80,8 @@ def collapse_loose_groups(exc: BaseException) -> BaseException:
     return rebuilt
 
 
-class CancelScope(metaclass=Final):
+@final
+class CancelScope:
     """A region of code that can be cancelled as a unit, by hand or by a deadline.
 
     Use as ``with CancelScope(...) as scope:``. Each scope may be entered only once.

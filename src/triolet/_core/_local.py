@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Generic, TypeVar, cast
 
 from ._state import current_runner
-from ._util import Final, NoPublicConstructor
+from ._util import NoPublicConstructor, final
 
 T = TypeVar("T")
 
@@ -25,7 +25,8 @@ class RunVarToken(Generic[T], metaclass=NoPublicConstructor):
         self.redeemed = False
 
 
-class RunVar(Generic[T], metaclass=Final):
+@final
+class RunVar(Generic[T]):
     """A value that belongs to the current run, shared by all its tasks.
 
     Use it for per-run caches and singletons (a thread pool, a resolver). Accessing

@@ -25,7 +25,7 @@ from ._exceptions import Cancelled
 from ._ki import mark_kernel_code
 from ._state import current_task_or_error
 from ._traps import Abort, RaiseCancelT, cancel_shielded_checkpoint, wait_task_rescheduled
-from ._util import Final, NoPublicConstructor
+from ._util import NoPublicConstructor, final
 
 if TYPE_CHECKING:
     from ._task import Task
@@ -192,7 +192,8 @@ class Nursery(metaclass=NoPublicConstructor):
         return group
 
 
-class _TaskStatus(Generic[StatusT], metaclass=Final):
+@final
+class _TaskStatus(Generic[StatusT]):
     __slots__ = ("_called", "_new_nursery", "_old_nursery", "_task", "_value")
 
     def __init__(self, old_nursery: Nursery, new_nursery: Nursery) -> None:
@@ -238,7 +239,8 @@ class _TaskStatus(Generic[StatusT], metaclass=Final):
         old._maybe_wake_parent()
 
 
-class NurseryManager(metaclass=Final):
+@final
+class NurseryManager:
     """The async context manager returned by :func:`open_nursery`."""
 
     __slots__ = ("_nursery", "_scope", "_strict")

@@ -15,7 +15,7 @@ from ._exceptions import BrokenResourceError
 from ._ki import mark_kernel_code
 from ._state import current_task_or_error, run_context
 from ._task import Task
-from ._util import Final
+from ._util import final
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ def _check_count(count: int | float) -> int | float:
     return count
 
 
-class ParkingLot(metaclass=Final):
+@final
+class ParkingLot:
     """A fair (FIFO) waiting room for tasks.
 
     ``await lot.park()`` sleeps until ``unpark``/``unpark_all`` (or cancellation);

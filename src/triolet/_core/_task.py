@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._traps import Abort, ParkRequest, RaiseCancelT
-from ._util import Final, name_of
+from ._util import final, name_of
 
 if TYPE_CHECKING:
     from ._cancel import CancelScope
@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from ._run import Runner
 
 
-class Task(metaclass=Final):
+@final
+class Task:
     """A running coroutine managed by the triolet kernel.
 
     Tasks are created by ``nursery.start_soon``/``start`` and ``spawn_system_task``;

@@ -6,28 +6,45 @@ import collections.abc
 import inspect
 import types
 from collections.abc import Callable, Coroutine
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 T = TypeVar("T")
 
 
-class Final(type):
-    """Metaclass that forbids subclassing a public class."""
+_C = TypeVar("_C", bound=type)
+
+if TYPE_CHECKING:
+    from typing import final as final
+else:
+
+    def final(cls: _C) -> _C:
+        """Mark ``cls`` final: defining a subclass of it raises TypeError.
+
+        The one way triolet's public classes refuse subclassing (as trio's do); a class
+        decorator rather than a metaclass, so it combines with ABCs and Generic.
+        """
+
+        def refuse_subclass(subclass: type, /, **kwargs: object) -> None:
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__} does not support subclassing; "
+                f"wrap an instance of it instead of defining {subclass.__qualname__}"
+            )
+
+        cls.__init_subclass__ = classmethod(refuse_subclass)
+        return cls
+
+
+class NoPublicConstructor(type):
+    """Metaclass for classes that users may catch and inspect but never build (nor subclass).
+
+    The kernel creates instances with ``cls._create(...)``. Classes made with it are
+    :func:`final` too.
+    """
 
     def __new__(
         mcs, name: str, bases: tuple[type, ...], namespace: dict[str, object], **kw: object
-    ) -> Final:
-        for base in bases:
-            if isinstance(base, Final):
-                raise TypeError(f"{base.__qualname__} does not support subclassing")
-        return super().__new__(mcs, name, bases, namespace, **kw)
-
-
-class NoPublicConstructor(Final):
-    """Metaclass for classes that users may catch and inspect but never build (nor subclass).
-
-    The kernel creates instances with ``cls._create(...)``.
-    """
+    ) -> NoPublicConstructor:
+        return final(super().__new__(mcs, name, bases, namespace, **kw))
 
     def __call__(cls, *args: object, **kwargs: object) -> NoReturn:
         raise TypeError(
