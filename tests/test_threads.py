@@ -516,6 +516,24 @@ async def test_nested_to_thread_call_from_a_worker_runs_via_from_thread() -> Non
     assert await to_thread.run_sync(worker) == 7
 
 
+async def test_run_started_in_a_worker_thread_counts_its_own_threads() -> None:
+    # The worker's contextvars are a copy of the host task's, and the inner run's tasks
+    # start from a copy of those: nothing of the outer run may leak into the inner one.
+    async def inner_main() -> int:
+        release = threading.Event()
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(lambda: to_thread.run_sync(release.wait, abandon_on_cancel=True))
+            await wait_all_tasks_blocked()
+            count = active_thread_count()
+            nursery.cancel_scope.cancel()
+        release.set()
+        return count
+
+    await to_thread.run_sync(_noop)
+    assert await to_thread.run_sync(triolet.run, inner_main) == 1
+    assert active_thread_count() == 0
+
+
 async def test_sequential_calls_reuse_a_cached_worker_thread() -> None:
     idents = {await to_thread.run_sync(threading.get_ident) for _ in range(50)}
     # One thread in practice; a worker that went idle elsewhere in between may take a turn.

@@ -76,7 +76,15 @@ DEFAULT_THREAD_LIMIT = 40
 class _RunThreads:
     """What one run knows about its worker threads."""
 
-    __slots__ = ("active_count", "all_done", "limiter", "running", "token", "wakeup_expected")
+    __slots__ = (
+        "active_count",
+        "all_done",
+        "all_done_awaited",
+        "limiter",
+        "running",
+        "token",
+        "wakeup_expected",
+    )
 
     def __init__(self) -> None:
         self.limiter = CapacityLimiter(DEFAULT_THREAD_LIMIT)
@@ -84,6 +92,9 @@ class _RunThreads:
         # to_thread calls that are still waiting for their worker (abandoned ones excluded).
         self.active_count = 0
         self.all_done = ParkingLot()
+        # Whether a task may be parked in all_done: spares a ParkingLot.__bool__ call
+        # (a Python call) each time active_count drops to zero.
+        self.all_done_awaited = False
         # Workers still running, abandoned ones included: any of them may call back into
         # the run, so while there are some, the deadlock detector must not fire.
         self.running = 0
@@ -91,19 +102,11 @@ class _RunThreads:
         self.wakeup_expected: AbstractContextManager[None] = external_wakeup_expected()
 
     def call_finished(self) -> None:
+        """A call's host stopped waiting for it: its worker is done, or it was abandoned."""
         self.active_count -= 1
-        if not self.active_count and self.all_done:
+        if not self.active_count and self.all_done_awaited:
+            self.all_done_awaited = False
             self.all_done.unpark_all()
-
-    def worker_started(self) -> None:
-        self.running += 1
-        if self.running == 1:
-            self.wakeup_expected.__enter__()
-
-    def worker_finished(self) -> None:
-        self.running -= 1
-        if not self.running:
-            self.wakeup_expected.__exit__(None, None, None)
 
 
 _run_threads: RunVar[_RunThreads] = RunVar("triolet._threads")
@@ -116,6 +119,15 @@ def _threads_of_this_run() -> _RunThreads:
         state = _RunThreads()
         _run_threads.set(state)
         return state
+
+
+# to_thread's shortcut to _run_threads: a RunVar lookup costs a thread-local read, a
+# formatted name and two calls, about a twentieth of a round trip. Each task that calls
+# to_thread keeps (itself, the state) in its own context. A child task inherits its
+# parent's entry and a worker thread gets a copy of it: the task check rejects those.
+_run_threads_of_task: contextvars.ContextVar[tuple[Task, _RunThreads] | None] = (
+    contextvars.ContextVar("triolet._threads.run_threads_of_task", default=None)
+)
 
 
 def current_default_thread_limiter() -> CapacityLimiter:
@@ -141,6 +153,7 @@ async def wait_all_threads_completed() -> None:
     if not state.active_count:
         await checkpoint()
     while state.active_count:
+        state.all_done_awaited = True
         await state.all_done.park()
 
 
@@ -232,11 +245,19 @@ class _ThreadCall:
     # -- in the loop's thread ----------------------------------------------------
     def report_back(self) -> None:
         self.limiter.release_on_behalf_of(self)
-        self.run_threads.worker_finished()
+        # Undoes the counting at the end of to_thread_run_sync; call_finished() is
+        # inlined, as every round trip pays for it.
+        run_threads = self.run_threads
+        run_threads.running -= 1
+        if not run_threads.running:
+            run_threads.wakeup_expected.__exit__(None, None, None)
         task = self.task
         if task is not None:
             self.task = None
-            self.run_threads.call_finished()
+            run_threads.active_count -= 1
+            if not run_threads.active_count and run_threads.all_done_awaited:
+                run_threads.all_done_awaited = False
+                run_threads.all_done.unpark_all()
             reschedule(task)
 
     def abort(self, raise_cancel: RaiseCancelT) -> Abort:
@@ -279,7 +300,12 @@ async def to_thread_run_sync(
     """
     await checkpoint_if_cancelled()
     task = current_task()
-    run_threads = _threads_of_this_run()
+    cached = _run_threads_of_task.get()
+    if cached is not None and cached[0] is task:
+        run_threads = cached[1]
+    else:
+        run_threads = _threads_of_this_run()
+        _run_threads_of_task.set((task, run_threads))
     if limiter is None:
         limiter = run_threads.limiter
     if thread_name is None:
@@ -301,8 +327,11 @@ async def to_thread_run_sync(
     except BaseException:
         limiter.release_on_behalf_of(call)
         raise
+    # report_back undoes this (see _RunThreads for the two counters).
     run_threads.active_count += 1
-    run_threads.worker_started()
+    run_threads.running += 1
+    if run_threads.running == 1:
+        run_threads.wakeup_expected.__enter__()
     while True:
         request: _FromThreadRequest | None = await wait_task_rescheduled(call.abort)
         if request is None:
