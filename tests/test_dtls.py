@@ -133,6 +133,48 @@ async def test_several_clients_share_one_server(
     await with_echo_server(contexts, body)
 
 
+async def test_client_restarting_on_the_same_port_replaces_its_old_channel(
+    contexts: tuple[Any, Any], pem_files: tuple[Path, Path]
+) -> None:
+    server_ctx, client_ctx = contexts
+    _, ca_pem = pem_files
+    second_client_ctx = SSL.Context(SSL.DTLS_METHOD)
+    second_client_ctx.load_verify_locations(str(ca_pem))
+    server_sock = await udp_socket()
+    outcomes: list[str] = []
+    first_done = triolet.Event()
+
+    async def handler(channel: Any) -> None:
+        try:
+            while True:
+                message = await channel.receive()
+                await channel.send(message.upper())
+        except triolet.BrokenResourceError:
+            outcomes.append("old channel broken")
+            first_done.set()
+
+    with triolet.DTLSEndpoint(server_sock) as server:
+        async with triolet.open_nursery() as nursery:
+            await nursery.start(server.serve, server_ctx, handler)
+            with triolet.fail_after(10):
+                first_sock = await udp_socket()
+                port = first_sock.getsockname()[1]
+                with triolet.DTLSEndpoint(first_sock) as first:
+                    channel = first.connect(server_sock.getsockname(), client_ctx)
+                    await channel.send(b"before")
+                    assert await channel.receive() == b"BEFORE"
+                # The client "restarts": a new endpoint on the same port, a new handshake.
+                second_sock = tsocket.socket(type=tsocket.SOCK_DGRAM)
+                await second_sock.bind((LOOPBACK, port))
+                with triolet.DTLSEndpoint(second_sock) as second:
+                    channel = second.connect(server_sock.getsockname(), second_client_ctx)
+                    await channel.send(b"after")
+                    assert await channel.receive() == b"AFTER"
+                await first_done.wait()
+            nursery.cancel_scope.cancel()
+    assert outcomes == ["old channel broken"]
+
+
 class LossyRelay:
     """Forwards datagrams between one client and a server, dropping chosen ones."""
 

@@ -82,6 +82,10 @@ class DTLSChannel(Channel[bytes]):
         self._ssl.set_ciphertext_mtu(self._mtu)
         self._closed = False
         self._broken: BaseException | None = None
+        # Server side: the body (minus cookie) of the ClientHello that opened this channel,
+        # so the endpoint can tell its retransmissions from a peer starting over.
+        self._opening_hello: bytes | None = None
+        self._replaced = False
         self._peer_closed = False
         self._handshake_done = False
         self._handshake_running = False
@@ -93,10 +97,28 @@ class DTLSChannel(Channel[bytes]):
         if not self._packets.put_nowait(packet):
             self._packets_dropped += 1
 
+    def _set_replaced(self) -> None:
+        """The peer opened a new connection from the same address: this one is over."""
+        self._replaced = True
+        self._packets.close()  # wakes a waiting receive or handshake
+        self.endpoint._forget(self)
+
+    async def _next_packet(self) -> bytes:
+        try:
+            return await self._packets.get()
+        except ClosedResourceError:
+            self._check_usable()  # says why, if it was not an ordinary close
+            raise
+
     # ------------------------------------------------------------------ plumbing
     def _check_usable(self) -> None:
         if self._closed:
             raise ClosedResourceError("this DTLSChannel was closed")
+        if self._replaced:
+            raise BrokenResourceError(
+                "the peer started a new DTLS connection from the same address, which "
+                "replaced this one; its handler gets the new channel"
+            )
         if self._broken is not None:
             raise BrokenResourceError("this DTLSChannel is broken by an earlier DTLS error")
 
@@ -172,7 +194,7 @@ class DTLSChannel(Channel[bytes]):
                 return
             packet = None
             with CancelScope(deadline=deadline):
-                packet = await self._packets.get()
+                packet = await self._next_packet()
             if packet is None:
                 await self._send_records(flight)
                 timeout = min(timeout * 2, MAX_RETRANSMIT_TIMEOUT)
@@ -217,7 +239,7 @@ class DTLSChannel(Channel[bytes]):
                 data: bytes = self._ssl.recv(_MAX_PLAINTEXT)
             except SSL.WantReadError:
                 await self._send_records(self._take_output())
-                self._ssl.bio_write(await self._packets.get())
+                self._ssl.bio_write(await self._next_packet())
                 continue
             except SSL.ZeroReturnError:
                 self._peer_closed = True

@@ -34,6 +34,7 @@ from ._records import (
     client_hello_untrusted,
     hello_verify_request,
     make_cookie,
+    may_open_with_client_hello,
     valid_cookie,
 )
 
@@ -115,7 +116,9 @@ class DTLSEndpoint:
     # ------------------------------------------------------------------ routing
     async def _dispatch(self, packet: bytes, address: Any) -> None:
         channel = self._channels.get(address)
-        if channel is not None:
+        if channel is not None and not (
+            channel._opening_hello is not None and may_open_with_client_hello(packet)
+        ):
             channel._deliver(packet)
             return
         ssl_context = self._listening_context
@@ -124,9 +127,19 @@ class DTLSEndpoint:
         try:
             hello = client_hello_untrusted(packet)
         except BadPacket:
+            hello = None
+        if channel is not None and (
+            hello is None or hello.hello_without_cookie == channel._opening_hello
+        ):
+            # Handshake traffic of the existing server channel, or a retransmission of
+            # the ClientHello that opened it.
+            channel._deliver(packet)
             return
         if hello is None:
             return
+        # A new connection; from a peer we already have a channel with, it means the
+        # peer started over (a restarted client reusing its port). Only once it passes
+        # the cookie exchange (proving it owns the address) does it replace the old one.
         now = current_time()
         if not valid_cookie(self._cookie_key, now, address, hello):
             reply = hello_verify_request(hello, make_cookie(self._cookie_key, now, address, hello))
@@ -146,7 +159,11 @@ class DTLSEndpoint:
             channel._ssl.DTLSv1_listen()
         except SSL.Error:
             return
+        channel._opening_hello = hello.hello_without_cookie
         if self._new_channels.put_nowait(channel):
+            old = self._channels.get(address)
+            if old is not None:
+                old._set_replaced()
             self._channels[address] = channel
 
     # ------------------------------------------------------------------ public API
@@ -177,7 +194,10 @@ class DTLSEndpoint:
         """Accept DTLS clients forever: ``async_fn(channel, *args)`` runs per new client.
 
         Clients must first pass the stateless cookie exchange. Each handler runs in its
-        own task; its channel is closed when it returns. ``task_status.started()`` is
+        own task; its channel is closed when it returns. A client that starts a new
+        handshake from the address of an existing channel (a restarted client reusing
+        its port) gets a new channel and handler; the old channel's operations then
+        raise BrokenResourceError. ``task_status.started()`` is
         called once new clients are being accepted. Runs until cancelled; raises
         ClosedResourceError when the endpoint is closed and BusyResourceError if
         another ``serve`` is already running on this endpoint. Installs cookie callbacks on

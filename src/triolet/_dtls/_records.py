@@ -119,6 +119,19 @@ def _take(data: bytes, offset: int, length_size: int) -> tuple[bytes, int]:
     return data[end_of_length:end], end
 
 
+def may_open_with_client_hello(datagram: bytes) -> bool:
+    """A cheap test: does ``datagram`` open with an epoch-0 handshake record?
+
+    Encrypted traffic (epoch 1 and up) never does, so an established channel's datagrams
+    skip the ClientHello parsing.
+    """
+    return (
+        len(datagram) > RECORD_HEADER.size
+        and datagram[0] == CONTENT_TYPE_HANDSHAKE
+        and datagram[3:5] == b"\x00\x00"
+    )
+
+
 def client_hello_untrusted(datagram: bytes) -> ClientHello | None:
     """The ClientHello that opens ``datagram``, or None if it does not open with one.
 
