@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar, cast
+from typing import Generic, TypeVar
 
-from ._state import current_runner
+from ._state import current_runner, run_context
 from ._util import NoPublicConstructor, final
 
 T = TypeVar("T")
@@ -41,14 +41,16 @@ class RunVar(Generic[T]):
 
     def get(self, default: T | type[_NoValue] = _NoValue) -> T:
         """The value in this run; else ``default``; else the RunVar's default; else LookupError."""
-        values = current_runner(f"RunVar {self._name!r}").run_vars
+        runner = run_context.runner
+        if runner is None:  # the f-string only on the error path: get() is on hot paths
+            runner = current_runner(f"RunVar {self._name!r}")
         try:
-            return cast(T, values[self])
+            return runner.run_vars[self]  # type: ignore[no-any-return]
         except KeyError:
             if default is not _NoValue:
-                return cast(T, default)
+                return default  # type: ignore[return-value]
             if self._default is not _NoValue:
-                return cast(T, self._default)
+                return self._default  # type: ignore[return-value]
             raise LookupError(self) from None
 
     def set(self, value: T) -> RunVarToken[T]:
