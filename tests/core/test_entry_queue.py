@@ -242,6 +242,34 @@ async def test_bursts_of_callbacks_from_many_threads_all_wake_the_loop() -> None
         thread.join()
 
 
+@pytest.mark.usefixtures("io_backend")
+async def test_wakeups_one_at_a_time_from_a_thread_are_never_lost() -> None:
+    # The to_thread pattern: the thread wakes the loop, then waits for its answer before
+    # waking it again. With epoll the eventfd is edge-triggered and never drained, so
+    # every write must be an event of its own.
+    token = lowlevel.current_trio_token()
+    task = lowlevel.current_task()
+    answered = threading.Semaphore(0)
+    rounds = 1000
+    missed: list[int] = []
+
+    def thread_main() -> None:
+        for n in range(rounds):
+            token.run_sync_soon(lowlevel.reschedule, task)
+            if not answered.acquire(timeout=10):
+                missed.append(n)
+                return
+
+    thread = threading.Thread(target=thread_main)
+    thread.start()
+    with triolet.fail_after(30):
+        for _ in range(rounds):
+            await lowlevel.wait_task_rescheduled(lambda _: lowlevel.Abort.SUCCEEDED)
+            answered.release()
+    thread.join()
+    assert missed == []
+
+
 @pytest.mark.triolet_only
 def test_waking_the_loop_of_a_finished_run_is_harmless() -> None:
     from triolet._core._entry_queue import EntryQueue

@@ -101,6 +101,7 @@ class EntryQueue:
         # The fd the loop waits on. wake_loop() makes it readable, from any thread or a
         # signal handler (it takes no lock); drain_wakeups() makes it unreadable again.
         self.wakeup_fd = wakeup.fileno
+        self.wakeup_is_counter = isinstance(wakeup, _EventfdWakeup)
         self.wake_loop: Callable[[], None] = wakeup.wake
         self.write_wakeup = wakeup.poke  # wake_loop() without its error handling
         self.drain_wakeups: Callable[[], None] = wakeup.drain

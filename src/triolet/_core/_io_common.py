@@ -128,8 +128,9 @@ class IOManagerBase:
     def _update_interest(self, fd: int, waiters: FdWaiters) -> None:
         raise NotImplementedError
 
-    def _watch_readable(self, fd: int) -> None:
-        """Keep ``fd`` registered for reading, level-triggered, until the backend closes."""
+    def _watch_readable(self, fd: int, edge: bool) -> bool:
+        """Keep ``fd`` registered for reading until the backend closes: edge-triggered if
+        ``edge`` and the backend can (then return True), else level-triggered (False)."""
         raise NotImplementedError
 
     def wait_for_events(self, timeout: float) -> IOEvents:
@@ -146,15 +147,20 @@ class IOManagerBase:
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------
-    def watch_wakeup_fd(self, fd: int) -> None:
+    def watch_wakeup_fd(self, fd: int, counter: bool) -> bool:
         """Register the entry queue's wakeup fd once, for the rest of the run.
 
-        From then on :meth:`process_events` returns True whenever it is readable; whoever
-        serves the queue drains it first, so a write that comes later is reported by the
-        next poll (no wakeup is lost, and a drained fd is not reported again).
+        From then on :meth:`process_events` returns True when it fires. ``counter``: the
+        fd is an eventfd, where every write is an event of its own, so the backend may
+        register it edge-triggered; then this returns True and the fd never needs
+        draining (one read syscall less per wakeup; its counter can't fill up in
+        practice: 2**64 - 2 writes). Otherwise (False) whoever serves the queue drains it
+        first, so that a write that comes later is reported by the next poll and a
+        drained fd is not reported again. Either way no wakeup is lost.
         """
-        self._watch_readable(fd)
+        edge = self._watch_readable(fd, counter)
         self._wakeup_fd = fd
+        return edge
 
     async def wait_readable(self, fd: int | HasFileno) -> None:
         task = self._runner.current_task

@@ -157,8 +157,9 @@ class EpollIOManager(IOManagerBase):
             waiters.read_ready = waiters.write_ready = READY_NONE
         waiters.edge_mask = edge_mask
 
-    def _watch_readable(self, fd: int) -> None:
-        self._epoll.register(fd, _IN)  # level-triggered, never re-armed
+    def _watch_readable(self, fd: int, edge: bool) -> bool:
+        self._epoll.register(fd, _IN | _EDGE if edge else _IN)  # never re-armed
+        return edge
 
     def wait_for_events(self, timeout: float) -> IOEvents:
         if timeout > _MAX_TIMEOUT:  # also inf

@@ -36,9 +36,10 @@ class SelectorsIOManager(IOManagerBase):
         self._selector.register(fd, mask)
         waiters.registered = True
 
-    def _watch_readable(self, fd: int) -> None:
-        # Not in _waiters, so wait_for_events never unregisters it.
+    def _watch_readable(self, fd: int, edge: bool) -> bool:
+        # Not in _waiters, so wait_for_events never unregisters it. Level-triggered only.
         self._selector.register(fd, selectors.EVENT_READ)
+        return False
 
     def wait_for_events(self, timeout: float) -> IOEvents:
         if timeout > _MAX_TIMEOUT:  # also inf

@@ -129,6 +129,7 @@ class Runner:
         # The wakeup fd's registration; its read_task is the entry-queue task while that
         # task lives. It is not in the I/O manager's own table: the loop serves it.
         self.wakeup_waiters = FdWaiters(self.entry_queue.wakeup_fd)
+        self.wakeup_needs_drain = True  # until the backend says otherwise (watch_wakeup_fd)
         self.instruments = Instruments(instruments, self._instruments_changed)
         self.instrumented = bool(self.instruments)
         self.current_task: Task | None = None
@@ -397,7 +398,8 @@ class Runner:
             queue.run_pending()
             waiters.read_task = task
             task.custom_sleep_data = waiters  # task trees show it waiting for the fd
-            self.io.watch_wakeup_fd(queue.wakeup_fd)
+            edge = self.io.watch_wakeup_fd(queue.wakeup_fd, queue.wakeup_is_counter)
+            self.wakeup_needs_drain = not edge
             await wait_task_rescheduled(self._abort_entry_queue_wait)
         except Cancelled:
             queue.run_pending()
@@ -417,7 +419,8 @@ class Runner:
         queue = self.entry_queue
         # Drain before running: a callback queued from now on writes again, so it is
         # either seen by run_pending below or makes the next poll report the fd.
-        queue.drain_wakeups()
+        if self.wakeup_needs_drain:
+            queue.drain_wakeups()
         task = self.wakeup_waiters.read_task
         if task is None:
             return  # the entry-queue task has exited: the run is over
