@@ -231,3 +231,48 @@ async def test_bytearray_can_be_resized_after_a_partial_send() -> None:
         nursery.start_soon(drain)
         await client.send_all(data)
     data.extend(b"more")  # BufferError if send_all left a view of it alive
+
+
+async def _start_step_counter(nursery: triolet.Nursery) -> list[int]:
+    steps = [0]
+
+    async def counter() -> None:
+        await triolet.lowlevel.checkpoint()
+        while True:
+            steps[0] += 1
+            await triolet.lowlevel.checkpoint()
+
+    nursery.start_soon(counter)
+    await triolet.lowlevel.checkpoint()  # the counter now runs once per yield of ours
+    return steps
+
+
+async def test_a_reply_skips_its_schedule_point_and_a_send_after_a_send_yields() -> None:
+    # The scheduling policy (see the porting guide): a send_all that answers data
+    # received since the last send need not yield; consecutive sends (a stream of data)
+    # still do, so that the consumer keeps up.
+    client, server = await tcp_stream_pair()
+    async with client, server, triolet.open_nursery() as nursery:
+        steps = await _start_step_counter(nursery)
+        await client.send_all(b"request")
+        assert await server.receive_some() == b"request"
+        before = steps[0]
+        await server.send_all(b"reply")
+        assert steps[0] == before
+        await server.send_all(b"more")
+        assert steps[0] == before + 1
+        assert await client.receive_some() == b"replymore"
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_reply_is_still_a_cancel_point() -> None:
+    client, server = await tcp_stream_pair()
+    async with client, server:
+        await client.send_all(b"request")
+        assert await server.receive_some() == b"request"
+        with triolet.CancelScope() as scope:
+            scope.cancel()
+            await server.send_all(b"never sent")
+        assert scope.cancelled_caught
+        await server.send_all(b"sent")
+        assert await client.receive_some() == b"sent"

@@ -38,6 +38,7 @@ from ._run import (
     RunStatistics,
     add_instrument,
     checkpoint,
+    checkpoint_by_policy,
     checkpoint_if_cancelled,
     current_clock,
     current_effective_deadline,
@@ -140,6 +141,7 @@ __all__ = [
     "wait_all_tasks_blocked",
     "wait_readable",
     "wait_socket",  # internal: for triolet's socket layer, not re-exported publicly
+    "checkpoint_by_policy",  # internal: the scheduling policy, for the stream layer
     "wait_task_rescheduled",
     "wait_writable",
 ]

@@ -670,6 +670,30 @@ def checkpoint() -> Generator[object, Any, None]:
         raise task._runner.pending_interrupt(task)
 
 
+@types.coroutine
+def checkpoint_by_policy() -> Generator[object, Any, None]:
+    """The checkpoint of an operation that completed without waiting (internal).
+
+    Always a cancel point: raises Cancelled (after yielding) if the task is cancelled.
+    A schedule point only when the run's scheduling policy says so: up to
+    ``Runner.schedule_point_allowance`` such checkpoints in a row return without
+    yielding, and the next one yields. Memory channels apply the same policy inline.
+    """
+    runner = run_context.runner
+    task = runner.current_task if runner is not None else None
+    if task is None or runner is None:
+        task = current_task_or_error("checkpoint_by_policy")  # raises
+        runner = task._runner
+    if not (task._cancel_status._effectively_cancelled or task._pending_interrupt):  # type: ignore[union-attr]
+        if runner.free_schedule_points:
+            runner.free_schedule_points -= 1  # the policy lets this one pass
+            return
+        runner.free_schedule_points = runner.schedule_point_allowance
+    yield CHECKPOINT
+    if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
+        raise runner.pending_interrupt(task)
+
+
 async def checkpoint_if_cancelled() -> None:
     """Raise Cancelled if the current task is cancelled; otherwise return (no yield).
 

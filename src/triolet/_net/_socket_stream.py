@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 DEFAULT_RECEIVE_SIZE: Final = 65536
 
 _checkpoint = _core.checkpoint
+# A cancel point, and a schedule point when the run's scheduling policy says so (as for
+# memory channels): the checkpoint of a send in a request/response exchange.
+_checkpoint_by_policy = _core.checkpoint_by_policy
 _wait_socket = _core.wait_socket
 _BusyResourceError = _core.BusyResourceError
 _ClosedResourceError = _core.ClosedResourceError
@@ -68,7 +71,7 @@ class SocketStream(HalfCloseableStream):
     ValueError if it isn't SOCK_STREAM. The underlying socket is ``.socket``.
     """
 
-    __slots__ = ("_drained", "_receiving", "_sending", "_sock", "socket")
+    __slots__ = ("_answering", "_drained", "_receiving", "_sending", "_sock", "socket")
 
     def __init__(self, socket: SocketType) -> None:
         if not isinstance(socket, SocketType):
@@ -82,6 +85,7 @@ class SocketStream(HalfCloseableStream):
         self._sending = False
         self._receiving = False
         self._drained = False
+        self._answering = False  # received data since the last send_all
         try:
             socket.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY, True)
         except OSError:
@@ -92,8 +96,10 @@ class SocketStream(HalfCloseableStream):
         """Send every byte of ``data``; returns when the kernel has taken them all.
 
         ClosedResourceError after ``send_eof`` or ``aclose``; BrokenResourceError if the
-        connection broke; BusyResourceError if another task is sending. A checkpoint.
-        If cancelled, an unknown amount of ``data`` has been sent.
+        connection broke; BusyResourceError if another task is sending. A checkpoint;
+        on TCP, when it answers data received since the previous send, its schedule
+        point follows the run's scheduling policy (see the porting guide). If
+        cancelled, an unknown amount of ``data`` has been sent.
         """
         if self._sending:
             raise _BusyResourceError("another task is currently sending data on this SocketStream")
@@ -107,7 +113,15 @@ class SocketStream(HalfCloseableStream):
                 return
             if self.socket._did_shutdown_SHUT_WR:  # type: ignore[attr-defined]
                 raise _ClosedResourceError("can't send data after sending EOF")
-            await _checkpoint()
+            if self._answering:
+                # Data arrived since our last send: an exchange, where yielding before
+                # the send only delays it (the task soon waits for the reply anyway).
+                self._answering = False
+                await _checkpoint_by_policy()
+            else:
+                # Send after send (a stream of data): yield, so that whoever consumes
+                # it keeps up and the socket buffer does not fill.
+                await _checkpoint()
             try:
                 sent = sock.send(data)
             except BlockingIOError:
@@ -214,6 +228,7 @@ class SocketStream(HalfCloseableStream):
                     await _wait_socket(sock, True)
                 else:
                     self._drained = len(data) < max_bytes
+                    self._answering = True
                     return data
             while True:
                 try:
@@ -222,6 +237,7 @@ class SocketStream(HalfCloseableStream):
                     await _wait_socket(sock, True)
                 else:
                     self._drained = len(data) < max_bytes
+                    self._answering = True
                     return data
         except OSError as exc:
             raise translate_socket_error(exc) from exc
