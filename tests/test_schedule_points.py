@@ -12,25 +12,11 @@ import itertools
 import math
 
 import pytest
+from _step_counter import start_step_counter
 
 import triolet
 from triolet._core._run import SCHEDULE_POINT_ALLOWANCE
 from triolet.testing import assert_checkpoints, assert_no_checkpoints, wait_all_tasks_blocked
-
-
-async def start_step_counter(nursery: triolet.Nursery) -> list[int]:
-    """Start a task that counts its own steps; the count (in a list) starts at 0 now."""
-    steps = [0]
-
-    async def counter() -> None:
-        await triolet.lowlevel.checkpoint()
-        while True:
-            steps[0] += 1
-            await triolet.lowlevel.checkpoint()
-
-    nursery.start_soon(counter)
-    await triolet.lowlevel.checkpoint()  # the counter has started and is waiting to run
-    return steps
 
 
 async def test_other_tasks_run_at_least_once_per_allowance_plus_one_sends() -> None:

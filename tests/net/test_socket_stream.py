@@ -6,6 +6,7 @@ import socket as stdlib_socket
 import struct
 
 import pytest
+from _step_counter import start_step_counter
 
 import triolet
 import triolet.socket as tsocket
@@ -233,27 +234,13 @@ async def test_bytearray_can_be_resized_after_a_partial_send() -> None:
     data.extend(b"more")  # BufferError if send_all left a view of it alive
 
 
-async def _start_step_counter(nursery: triolet.Nursery) -> list[int]:
-    steps = [0]
-
-    async def counter() -> None:
-        await triolet.lowlevel.checkpoint()
-        while True:
-            steps[0] += 1
-            await triolet.lowlevel.checkpoint()
-
-    nursery.start_soon(counter)
-    await triolet.lowlevel.checkpoint()  # the counter now runs once per yield of ours
-    return steps
-
-
 async def test_a_reply_skips_its_schedule_point_and_a_send_after_a_send_yields() -> None:
     # The scheduling policy (see the porting guide): a send_all that answers data
     # received since the last send need not yield; consecutive sends (a stream of data)
     # still do, so that the consumer keeps up.
     client, server = await tcp_stream_pair()
     async with client, server, triolet.open_nursery() as nursery:
-        steps = await _start_step_counter(nursery)
+        steps = await start_step_counter(nursery)
         await client.send_all(b"request")
         assert await server.receive_some() == b"request"
         before = steps[0]
