@@ -263,3 +263,13 @@ async def test_a_reply_is_still_a_cancel_point() -> None:
         assert scope.cancelled_caught
         await server.send_all(b"sent")
         assert await client.receive_some() == b"sent"
+
+
+async def test_assert_checkpoints_sees_the_schedule_point_of_a_reply() -> None:
+    client, server = await tcp_stream_pair()
+    async with client, server:
+        await client.send_all(b"request")
+        assert await server.receive_some() == b"request"
+        with assert_checkpoints():
+            await server.send_all(b"reply")
+        assert await client.receive_some() == b"reply"
