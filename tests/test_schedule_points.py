@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import socket
 
 import pytest
 from _step_counter import start_step_counter
@@ -200,3 +201,29 @@ def test_channel_operations_outside_a_run_name_themselves(operation: str) -> Non
         name = "MemoryReceiveChannel.receive"
     with pytest.raises(RuntimeError, match=f"{name} must be called from inside triolet.run"):
         coroutine.send(None)
+
+
+async def test_io_is_polled_at_least_once_per_allowance_plus_one_operations() -> None:
+    # A task whose channel operations never wait yields only once per allowance + 1 of
+    # them; each such yield also makes the loop poll for I/O, so a task waiting for a
+    # socket that is already readable wakes within that many operations.
+    send_channel, receive_channel = triolet.open_memory_channel[int](math.inf)
+    reader, writer = socket.socketpair()
+    woke = False
+    operations = 0
+
+    async def wait_for_data() -> None:
+        nonlocal woke
+        await triolet.lowlevel.wait_readable(reader)
+        woke = True
+
+    with reader, writer:
+        async with triolet.open_nursery() as nursery:
+            nursery.start_soon(wait_for_data)
+            await wait_all_tasks_blocked()
+            writer.send(b"x")  # not a checkpoint: nothing polls until someone yields
+            while not woke:
+                await send_channel.send(operations)
+                await receive_channel.receive()
+                operations += 2
+    assert operations <= 2 * (SCHEDULE_POINT_ALLOWANCE + 1)

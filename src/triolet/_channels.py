@@ -125,7 +125,9 @@ class MemoryChannelState(Generic[T]):
 
 async def _yield_and_refill(runner: Runner) -> None:
     # A schedule point the policy does not let pass: yield, and start counting again.
-    runner.free_schedule_points = runner.schedule_point_allowance
+    allowance = runner.free_schedule_points = runner.schedule_point_allowance
+    if allowance:
+        runner.poll_soon = True  # the end of a run of skipped yields (see Runner.poll_soon)
     await cancel_shielded_checkpoint()
 
 

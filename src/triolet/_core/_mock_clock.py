@@ -49,7 +49,7 @@ class MockClock(Clock):
         real_origin, virtual_origin = self._origin
         self._origin = (real_origin, virtual_origin + seconds)
         if self._runner is not None:
-            self._runner.time_jumped = True
+            self._runner.poll_soon = True
 
     def deadline_to_sleep_time(self, deadline: float) -> float:
         remaining = deadline - self.current_time()

@@ -145,8 +145,10 @@ class Runner:
         # that sees the same value and the same current task for long knows that one
         # step is hogging the loop.
         self.polls = 0
-        # Set by MockClock.jump: expire deadlines on the next pass, even when busy.
-        self.time_jumped = False
+        # Poll for I/O and expire deadlines on the next pass, even when busy. Set by
+        # MockClock.jump, and by each yield that the scheduling policy forces (so that a
+        # task whose operations never wait can't put polls 128 times further apart).
+        self.poll_soon = False
         self.init_waiting_for_main = False
         # Deadlock detection (opt-in): None, "raise" or "print".
         self.deadlock_mode: str | None = os.environ.get("TRIOLET_DETECT_DEADLOCKS") or None
@@ -539,8 +541,8 @@ class Runner:
             # Phases 1-3 run whenever the loop is idle; while tasks stay runnable, only
             # every IO_POLL_STEPS steps (or at once after a MockClock jump), so a busy
             # loop pays for one step, not one step plus a poll and a clock read.
-            if not runq or steps_since_io >= IO_POLL_STEPS or self.instrumented or self.time_jumped:
-                self.time_jumped = False
+            if not runq or steps_since_io >= IO_POLL_STEPS or self.instrumented or self.poll_soon:
+                self.poll_soon = False
                 # ------------------------------------------------------------ 1. TIMEOUT
                 idle_primed = False
                 if runq:
@@ -688,7 +690,9 @@ def checkpoint_by_policy() -> Generator[object, Any, None]:
         if runner.free_schedule_points:
             runner.free_schedule_points -= 1  # the policy lets this one pass
             return
-        runner.free_schedule_points = runner.schedule_point_allowance
+        allowance = runner.free_schedule_points = runner.schedule_point_allowance
+        if allowance:
+            runner.poll_soon = True  # the end of a run of skipped yields
     yield CHECKPOINT
     if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
         raise runner.pending_interrupt(task)
