@@ -169,13 +169,10 @@ class SocketFactory(ABC):
 
     __slots__ = ()
 
-    # Called by triolet.socket.socket() with the same arguments (and defaults) the
-    # stdlib constructor takes; must return a new, unconnected triolet socket.
     @abstractmethod
-    def socket(
-        self,
-        family: socket.AddressFamily | int = socket.AF_INET,
-        type: socket.SocketKind | int = socket.SOCK_STREAM,
-        proto: int = 0,
-    ) -> SocketType:
-        """Make the socket that ``triolet.socket.socket(family, type, proto)`` returns."""
+    def socket(self, family: int, type: int, proto: int, /) -> SocketType:
+        """Return a new, unconnected triolet socket for ``triolet.socket.socket()``.
+
+        All three arguments are always given: where the caller left one out, triolet
+        passes the stdlib's default (``AF_INET``, ``SOCK_STREAM``, ``0``).
+        """
