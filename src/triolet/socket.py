@@ -30,6 +30,7 @@ from socket import (
     ntohs,
     sethostname,
 )
+from typing import TYPE_CHECKING
 
 from ._net._constants import *  # noqa: F403
 from ._net._constants import CONSTANT_NAMES as _CONSTANT_NAMES
@@ -82,3 +83,9 @@ __all__ = [
     "socketpair",
 ]
 __all__ += _CONSTANT_NAMES
+
+if TYPE_CHECKING:
+    # The constants (AF_INET, SO_REUSEADDR, ...) are copied from the stdlib when
+    # triolet starts, whichever the platform has, so no fixed list could be right
+    # everywhere. To a type checker, any other name in this module is an int constant.
+    def __getattr__(name: str) -> int: ...
