@@ -1,74 +1,55 @@
-"""The triolet kernel. Everything above this package uses only these names."""
+"""The triolet kernel. Everything above this package uses only these names.
 
-from ._abc import Clock, Instrument
-from ._cancel import CancelScope, move_on_after
-from ._entry_queue import TrioToken
-from ._exceptions import (
-    BrokenResourceError,
-    BusyResourceError,
-    Cancelled,
-    ClosedResourceError,
-    DeadlockError,
-    EndOfChannel,
-    RunFinishedError,
-    TrioInternalError,
-    WouldBlock,
-)
-from ._introspect import (
-    CancelScopeInfo,
-    FrameInfo,
-    NurseryInfo,
-    TaskInfo,
-    format_task_tree,
-    task_tree,
-)
-from ._io_common import IOStatistics, wait_socket
-from ._ki import currently_ki_protected, disable_ki_protection, enable_ki_protection
+Grouped by what they are for, not by the module that defines them.
+"""
+
+# ruff: noqa: I001 (imports are grouped by purpose; one module may feed several groups)
+
+# -- starting a run, and asking about the current one ----------------------------------
 from ._launch import run, start_guest_run
+from ._run import RunStatistics, current_statistics, in_trio_run, in_trio_task
+from ._run import current_root_task, current_task, current_trio_token
+from ._entry_queue import TrioToken
 from ._local import RunVar, RunVarToken
-from ._mock_clock import MockClock
-from ._nursery import TASK_STATUS_IGNORED, Nursery, TaskStatus, open_nursery
-from ._parking_lot import (
-    ParkingLot,
-    ParkingLotStatistics,
-    add_parking_lot_breaker,
-    remove_parking_lot_breaker,
-)
-from ._run import (
-    RunStatistics,
-    add_instrument,
-    checkpoint,
-    checkpoint_by_policy,
-    checkpoint_if_cancelled,
-    current_clock,
-    current_effective_deadline,
-    current_root_task,
-    current_statistics,
-    current_task,
-    current_time,
-    current_trio_token,
-    external_wakeup_expected,
-    in_trio_run,
-    in_trio_task,
-    notify_closing,
-    remove_instrument,
-    reschedule,
-    spawn_system_task,
-    wait_readable,
-    wait_writable,
-)
-from ._sleep import sleep, sleep_forever, sleep_until
 from ._task import Task
+
+# -- time ------------------------------------------------------------------------------
+from ._abc import Clock
+from ._mock_clock import MockClock
+from ._run import current_clock, current_time, current_effective_deadline
+from ._sleep import sleep, sleep_forever, sleep_until
+
+# -- tasks and cancellation ------------------------------------------------------------
+from ._nursery import TASK_STATUS_IGNORED, Nursery, TaskStatus, open_nursery
+from ._cancel import CancelScope, move_on_after
+from ._run import spawn_system_task, checkpoint, checkpoint_if_cancelled
+from ._run import checkpoint_by_policy
+from ._traps import cancel_shielded_checkpoint
+
+# -- parking and waking tasks (the low-level protocol) ---------------------------------
+from ._traps import Abort, RaiseCancelT, wait_task_rescheduled
+from ._run import reschedule
+from ._traps import temporarily_detach_coroutine_object, reattach_detached_coroutine_object
+from ._traps import permanently_detach_coroutine_object
+from ._parking_lot import ParkingLot, ParkingLotStatistics
+from ._parking_lot import add_parking_lot_breaker, remove_parking_lot_breaker
+
+# -- I/O -------------------------------------------------------------------------------
+from ._io_common import IOStatistics, wait_socket
+from ._run import wait_readable, wait_writable, notify_closing
+
+# -- errors ----------------------------------------------------------------------------
+from ._exceptions import Cancelled, TrioInternalError, RunFinishedError, DeadlockError
+from ._exceptions import WouldBlock, EndOfChannel
+from ._exceptions import BrokenResourceError, BusyResourceError, ClosedResourceError
+
+# -- watching and debugging the run ----------------------------------------------------
+from ._abc import Instrument
+from ._run import add_instrument, remove_instrument, external_wakeup_expected
+from ._ki import currently_ki_protected, disable_ki_protection, enable_ki_protection
+from ._introspect import CancelScopeInfo, FrameInfo, NurseryInfo, TaskInfo
+from ._introspect import format_task_tree, task_tree
 from ._testing import assert_checkpoints, assert_no_checkpoints, wait_all_tasks_blocked
-from ._traps import (
-    Abort,
-    RaiseCancelT,
-    cancel_shielded_checkpoint,
-    permanently_detach_coroutine_object,
-    reattach_detached_coroutine_object,
-    temporarily_detach_coroutine_object,
-    wait_task_rescheduled,
-)
 
 __all__ = [
     "TASK_STATUS_IGNORED",
