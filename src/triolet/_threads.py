@@ -245,8 +245,7 @@ class _ThreadCall:
     # -- in the loop's thread ----------------------------------------------------
     def report_back(self) -> None:
         self.limiter.release_on_behalf_of(self)
-        # Undoes the counting at the end of to_thread_run_sync; call_finished() is
-        # inlined, as every round trip pays for it.
+        # Undoes the counting at the end of to_thread_run_sync.
         run_threads = self.run_threads
         run_threads.running -= 1
         if not run_threads.running:
@@ -254,10 +253,7 @@ class _ThreadCall:
         task = self.task
         if task is not None:
             self.task = None
-            run_threads.active_count -= 1
-            if not run_threads.active_count and run_threads.all_done_awaited:
-                run_threads.all_done_awaited = False
-                run_threads.all_done.unpark_all()
+            run_threads.call_finished()
             reschedule(task)
 
     def abort(self, raise_cancel: RaiseCancelT) -> Abort:

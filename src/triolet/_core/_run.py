@@ -166,6 +166,12 @@ class Runner:
         self.schedule_point_allowance = schedule_point_allowance()
         self.free_schedule_points = self.schedule_point_allowance
 
+    def refill_schedule_points(self) -> None:
+        """A schedule point the policy does not let pass: count again, and poll soon."""
+        allowance = self.free_schedule_points = self.schedule_point_allowance
+        if allowance:
+            self.poll_soon = True  # the end of a run of skipped yields (see poll_soon)
+
     def _instruments_changed(self) -> None:
         self.instrumented = bool(self.instruments)
 
@@ -509,15 +515,13 @@ class Runner:
 
     def expire_deadlines(self) -> None:
         deadlines = self.deadlines
-        if deadlines._pending or deadlines._pending_scopes:
-            deadlines._flush()
-        heap = deadlines._heap
-        if not heap:
+        next_deadline = deadlines.next_deadline()
+        if next_deadline == math.inf:
             return
         offset = self.clock_offset
         now = offset + perf_counter() if offset is not None else self.clock.current_time()
-        if heap[0][0] > now:
-            return  # the usual case: nothing due (a stale entry on top only makes us look)
+        if next_deadline > now:
+            return  # the usual case at a poll: nothing due yet
         for owner in deadlines.pop_expired(now):
             if isinstance(owner, Task):
                 if owner._abort_func is not None:
@@ -690,9 +694,7 @@ def checkpoint_by_policy() -> Generator[object, Any, None]:
         if runner.free_schedule_points:
             runner.free_schedule_points -= 1  # the policy lets this one pass
             return
-        allowance = runner.free_schedule_points = runner.schedule_point_allowance
-        if allowance:
-            runner.poll_soon = True  # the end of a run of skipped yields
+        runner.refill_schedule_points()
     yield CHECKPOINT
     if task._cancel_status._effectively_cancelled or task._pending_interrupt:  # type: ignore[union-attr]
         raise runner.pending_interrupt(task)
